@@ -1,0 +1,40 @@
+import { ConfigError } from '../config/index.js';
+import { PubkyParseError, RecoveryFileError } from '../identity/index.js';
+
+/** Exit codes of every command: the CLI contract in the README. */
+export const ExitCode = { ok: 0, partial: 1, error: 2 } as const;
+
+export interface Output {
+  json: boolean;
+  /** Prints a result: `data` as one JSON line with --json, else the human text. */
+  result(data: Record<string, unknown>, human: string): void;
+  /** Prints an error to stderr (or as JSON on stdout with --json). */
+  error(code: string, message: string, extra?: Record<string, unknown>): void;
+}
+
+export function createOutput(json: boolean, stdout = process.stdout, stderr = process.stderr): Output {
+  return {
+    json,
+    result(data, human) {
+      stdout.write(json ? `${JSON.stringify({ ok: true, ...data })}\n` : `${human}\n`);
+    },
+    error(code, message, extra = {}) {
+      if (json) stdout.write(`${JSON.stringify({ ok: false, error: { code, message, ...extra } })}\n`);
+      else stderr.write(`error: ${message}\n`);
+    },
+  };
+}
+
+/** Turns a thrown error into a printed message; unknown errors keep their stack for bug reports. */
+export function reportError(output: Output, error: unknown): number {
+  if (error instanceof PubkyParseError || error instanceof RecoveryFileError) {
+    output.error(error.code, error.message);
+  } else if (error instanceof ConfigError) {
+    output.error('CONFIG_INVALID', error.message, { file: error.file, field: error.field ?? null });
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    output.error('INTERNAL', `unexpected failure: ${message}`);
+    if (!output.json && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  }
+  return ExitCode.error;
+}

@@ -1,0 +1,11 @@
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    /** Dotted path of the offending field, or undefined when the file as a whole is unreadable. */
+    readonly field: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/** `config.json` in the data dir. Unknown fields are rejected so a typo never goes unnoticed. */
+export const ConfigSchema = z.strictObject({
+  version: z.literal(1).default(1),
+  /** Seconds between polls of the events feed when no live stream is available. */
+  syncIntervalSeconds: z.number().int().min(10).max(86_400).default(30),
+  /** Parallel downloads per homeserver. */
+  downloadConcurrency: z.number().int().min(1).max(64).default(8),
+  /** pkarr relays used for PKDNS; empty means the built-in public relays. */
+  relays: z.array(z.url({ protocol: /^https?$/ })).default([]),
+  daemon: z
+    .strictObject({
+      /** Port of the local control API and dashboard (127.0.0.1 only); 0 picks a free port. */
+      port: z.number().int().min(0).max(65_535).default(7890),
+    })
+    .default({ port: 7890 }),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export const DEFAULT_CONFIG: Config = ConfigSchema.parse({});
