@@ -25,12 +25,29 @@ export function createOutput(json: boolean, stdout = process.stdout, stderr = pr
   };
 }
 
+/** An error meant for the user: a stable code and a message that says what to do. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Turns a thrown error into a printed message; unknown errors keep their stack for bug reports. */
 export function reportError(output: Output, error: unknown): number {
-  if (error instanceof PubkyParseError || error instanceof RecoveryFileError) {
+  if (error instanceof PubkyParseError || error instanceof RecoveryFileError || error instanceof CliError) {
     output.error(error.code, error.message);
   } else if (error instanceof ConfigError) {
     output.error('CONFIG_INVALID', error.message, { file: error.file, field: error.field ?? null });
+  } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const { port } = error as NodeJS.ErrnoException & { port?: number };
+    output.error(
+      'PORT_IN_USE',
+      `port ${port} is already in use (is another instance running?); choose another port or 0 for any free port`,
+    );
   } else {
     const message = error instanceof Error ? error.message : String(error);
     output.error('INTERNAL', `unexpected failure: ${message}`);

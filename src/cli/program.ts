@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerCheckKey } from './commands/check-key.js';
 import { registerConfig } from './commands/config.js';
+import { registerTestnet } from './commands/testnet.js';
 import { createContext } from './context.js';
 
 export function toolVersion(): string {
@@ -19,5 +20,6 @@ export function buildProgram(): Command {
   const context = createContext(program);
   registerCheckKey(program, context);
   registerConfig(program, context);
+  registerTestnet(program, context);
   return program;
 }
