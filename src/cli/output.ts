@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/index.js';
 import { PubkyParseError, RecoveryFileError } from '../identity/index.js';
+import { PkdnsError } from '../pkdns/index.js';
 
 /** Exit codes of every command: the CLI contract in the README. */
 export const ExitCode = { ok: 0, partial: 1, error: 2 } as const;
@@ -38,7 +39,12 @@ export class CliError extends Error {
 
 /** Turns a thrown error into a printed message; unknown errors keep their stack for bug reports. */
 export function reportError(output: Output, error: unknown): number {
-  if (error instanceof PubkyParseError || error instanceof RecoveryFileError || error instanceof CliError) {
+  if (
+    error instanceof PubkyParseError ||
+    error instanceof RecoveryFileError ||
+    error instanceof CliError ||
+    error instanceof PkdnsError
+  ) {
     output.error(error.code, error.message);
   } else if (error instanceof ConfigError) {
     output.error('CONFIG_INVALID', error.message, { file: error.file, field: error.field ?? null });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerCheckKey } from './commands/check-key.js';
 import { registerConfig } from './commands/config.js';
+import { registerResolve } from './commands/resolve.js';
 import { registerTestnet } from './commands/testnet.js';
 import { createContext } from './context.js';
 
@@ -16,10 +17,18 @@ export function buildProgram(): Command {
     .version(toolVersion(), '-V, --version')
     .option('--data-dir <dir>', 'where backups and settings live (env PUBKY_BACKUP_HOME)', undefined)
     .option('--json', 'machine-readable output: one JSON object per result')
+    .option('--relay <url>', 'pkarr relay to use (repeatable; env PUBKY_RELAYS)', collect)
+    .option('--no-dht', 'do not use the Mainline DHT for PKDNS')
+    .option('--dht-bootstrap <host:port>', 'DHT bootstrap node (repeatable)', collect)
     .showHelpAfterError('(run with --help for usage)');
   const context = createContext(program);
   registerCheckKey(program, context);
   registerConfig(program, context);
+  registerResolve(program, context);
   registerTestnet(program, context);
   return program;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

@@ -32,3 +32,23 @@ export class PkarrRelayError extends Error {
     super(message);
   }
 }
+
+export type PkdnsErrorCode =
+  | 'NO_PACKET'
+  | 'NO_PUBKY_RECORD'
+  | 'NO_HOMESERVER_PACKET'
+  | 'NO_ENDPOINT'
+  | 'NO_SOURCES'
+  | 'PUBLISH_FAILED';
+
+/** Resolving or publishing a user's homeserver failed; the message says which sources were tried. */
+export class PkdnsError extends Error {
+  override readonly name = 'PkdnsError';
+  constructor(
+    readonly code: PkdnsErrorCode,
+    message: string,
+    readonly attempts: readonly { source: string; outcome: string; detail?: string }[] = [],
+  ) {
+    super(message);
+  }
+}

@@ -1,5 +1,5 @@
 import type { PublicKey } from '../identity/index.js';
-import { PkarrRelayError } from './errors.js';
+import { PkarrPacketError, PkarrRelayError } from './errors.js';
 import { MAX_RELAY_PAYLOAD_BYTES, SignedPacket } from './signed-packet.js';
 
 /**
@@ -59,10 +59,9 @@ export async function getFromRelay(
   }
   const payload = await readLimited(response, MAX_RELAY_PAYLOAD_BYTES);
   if (payload === undefined) {
-    throw new PkarrRelayError(
-      relayUrl,
-      200,
-      `Relay ${relayUrl} sent more than ${MAX_RELAY_PAYLOAD_BYTES} bytes.`,
+    throw new PkarrPacketError(
+      'TOO_LARGE',
+      `Relay ${relayUrl} sent more than ${MAX_RELAY_PAYLOAD_BYTES} bytes: larger than any valid packet.`,
     );
   }
   return SignedPacket.fromRelayPayload(publicKey, payload);
@@ -82,13 +81,18 @@ async function request(relayUrl: string, publicKey: PublicKey, init: RequestInit
   } catch {
     throw new PkarrRelayError(relayUrl, undefined, `"${relayUrl}" is not a valid relay URL.`);
   }
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    // Let aborts through unchanged, so callers can tell "cancelled" from "relay down".
-    if (init.signal?.aborted) throw error;
-    const reason = error instanceof Error ? (error.cause ?? error).toString() : String(error);
-    throw new PkarrRelayError(relayUrl, undefined, `Relay ${relayUrl} is unreachable: ${reason}`);
+  // One retry: a pooled keep-alive connection may have been closed by a relay that restarted.
+  // Both requests are idempotent (a PUT of the same packet is harmless).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      // Let aborts through unchanged, so callers can tell "cancelled" from "relay down".
+      if (init.signal?.aborted) throw error;
+      if (attempt < 2) continue;
+      const reason = error instanceof Error ? (error.cause ?? error).toString() : String(error);
+      throw new PkarrRelayError(relayUrl, undefined, `Relay ${relayUrl} is unreachable: ${reason}`);
+    }
   }
 }
 

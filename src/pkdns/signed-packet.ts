@@ -1,12 +1,6 @@
 import { type Keypair, PublicKey, verifySignature } from '../identity/index.js';
 import { PkarrPacketError } from './errors.js';
-import {
-  decodeDnsPacket,
-  encodeDnsPacket,
-  type PkarrRecord,
-  PUBKY_RECORD_NAME,
-  relativeName,
-} from './records.js';
+import { decodeDnsPacket, encodeDnsPacket, type PkarrRecord, relativeName } from './records.js';
 
 /** pkarr's limits (`signed_packet.rs`): the DNS packet is at most 1000 bytes, like a BEP44 `v`. */
 export const MAX_DNS_PACKET_BYTES = 1000;
@@ -149,22 +143,6 @@ export class SignedPacket {
     const ms = Math.min(Number(this.timestampMicros / 1000n), MAX_DATE_MS);
     return new Date(ms).toUTCString();
   }
-}
-
-/**
- * The user's homeserver: the target of the first SVCB/HTTPS record named `_pubky`
- * (pubky-sdk `pkdns.rs`), or undefined when there is none or it is not a key.
- */
-export function homeserverOf(packet: SignedPacket): PublicKey | undefined {
-  for (const record of packet.recordsNamed(PUBKY_RECORD_NAME)) {
-    if (record.type !== 'HTTPS' && record.type !== 'SVCB') continue;
-    try {
-      return PublicKey.parse(record.data.target);
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }
 
 /** BEP44 signable: bencoded `seq` and `v` (pkarr `signed_packet.rs` `fn signable`). */

@@ -109,9 +109,10 @@ describe('relay client against broken relays', () => {
   it('an oversized body is cut off', async () => {
     const { url, server } = await fakeRelay((_req, res) => res.end(Buffer.alloc(100_000)));
     try {
-      const error = await relayError(getFromRelay(url, HOMESERVER));
-      expect(error.status).toBe(200);
-      expect(error.message).toContain('more than 1072 bytes');
+      const error = await getFromRelay(url, HOMESERVER).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PkarrPacketError);
+      expect(error).toMatchObject({ code: 'TOO_LARGE' });
+      expect((error as Error).message).toContain('more than 1072 bytes');
     } finally {
       await stop(server);
     }

@@ -1,0 +1,169 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Keypair } from '../../src/identity/index.js';
+import { pubkyRecord, putToRelay, SignedPacket } from '../../src/pkdns/index.js';
+import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
+import { deadRelayUrl } from '../helpers/fake-relay.js';
+
+const BIN = join(import.meta.dirname, '../../dist/cli/main.js');
+
+/** Runs the CLI asynchronously (the testnet serves from this same process). */
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PUBKY_RELAYS: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let testnet: Testnet;
+let user: Keypair;
+let dataDir: string;
+beforeAll(async () => {
+  testnet = await startTestnet({ relayPort: 0, homeserverPort: 0 });
+  user = Keypair.random();
+  await putToRelay(testnet.relay.url, SignedPacket.build(user, [pubkyRecord(testnet.homeserver.publicKey)]));
+  dataDir = await mkdtemp(join(tmpdir(), 'pubky-resolve-'));
+});
+afterAll(() => testnet.close());
+
+describe('pubky-backup resolve', () => {
+  it('prints the homeserver, its endpoint and the source', async () => {
+    const result = await run([
+      '--data-dir',
+      dataDir,
+      '--relay',
+      testnet.relay.url,
+      '--no-dht',
+      'resolve',
+      `pk:${user.publicKey.z32}`,
+    ]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`homeserver  ${testnet.homeserver.publicKey.z32}`);
+    expect(result.stdout).toContain(`http://localhost:${testnet.homeserver.port} (priority 10)`);
+    expect(result.stdout).toContain(`source      relay ${testnet.relay.url}`);
+  });
+
+  it('--json, and an added key’s resolution is kept in keys/<z32>/state/homeserver.json', async () => {
+    await mkdir(join(dataDir, 'keys', user.publicKey.z32), { recursive: true });
+    const args = [
+      '--json',
+      '--data-dir',
+      dataDir,
+      '--relay',
+      testnet.relay.url,
+      '--no-dht',
+      'resolve',
+      user.publicKey.z32,
+    ];
+    const result = await run(args);
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout);
+    expect(json).toMatchObject({
+      ok: true,
+      user: user.publicKey.z32,
+      homeserver: testnet.homeserver.publicKey.z32,
+      endpoints: [{ url: `http://localhost:${testnet.homeserver.port}` }],
+      source: 'relay',
+    });
+    const saved = JSON.parse(
+      await readFile(join(dataDir, 'keys', user.publicKey.z32, 'state', 'homeserver.json'), 'utf8'),
+    );
+    expect(saved.homeserver).toBe(testnet.homeserver.publicKey.z32);
+    // Offline afterwards: the relay is unreachable, the cached answer still works.
+    const offline = await run([
+      '--json',
+      '--data-dir',
+      dataDir,
+      '--relay',
+      await deadRelayUrl(),
+      '--no-dht',
+      'resolve',
+      user.publicKey.z32,
+    ]);
+    expect(JSON.parse(offline.stdout)).toMatchObject({
+      source: 'cache',
+      homeserver: testnet.homeserver.publicKey.z32,
+    });
+  });
+
+  it('a pubky with no packet: exit 2 and which sources were tried', async () => {
+    const nobody = Keypair.random().publicKey.z32;
+    const result = await run([
+      '--data-dir',
+      dataDir,
+      '--relay',
+      testnet.relay.url,
+      '--no-dht',
+      'resolve',
+      nobody,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`No pkarr packet found for ${nobody}`);
+    expect(result.stderr).toContain(`relay ${testnet.relay.url} (no packet)`);
+  });
+
+  it('a packet without _pubky: exit 2, saying so', async () => {
+    const keypair = Keypair.random();
+    await putToRelay(
+      testnet.relay.url,
+      SignedPacket.build(keypair, [{ name: '.', ttl: 300, type: 'A', data: '127.0.0.1' }]),
+    );
+    const result = await run([
+      '--json',
+      '--data-dir',
+      dataDir,
+      '--relay',
+      testnet.relay.url,
+      '--no-dht',
+      'resolve',
+      keypair.publicKey.z32,
+    ]);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout).error).toMatchObject({ code: 'NO_PUBKY_RECORD' });
+  });
+});
+
+describe('pubky-backup resolve through the DHT', () => {
+  it('--dht-bootstrap with local nodes resolves when the relay is down', async () => {
+    const { startLocalDht } = await import('../../src/testnet/dht-nodes.js');
+    const { PkarrDht } = await import('../../src/pkdns/index.js');
+    const network = await startLocalDht(4);
+    const publisher = await PkarrDht.start({ bootstrap: network.bootstrap });
+    try {
+      const dhtUser = Keypair.random();
+      await publisher.put(SignedPacket.build(dhtUser, [pubkyRecord(testnet.homeserver.publicKey)]));
+      await publisher.put(testnet.relay.packets.get(testnet.homeserver.publicKey.z32) as SignedPacket);
+      const bootstrap = network.bootstrap.flatMap((node) => ['--dht-bootstrap', node]);
+      const result = await run([
+        '--json',
+        '--data-dir',
+        dataDir,
+        '--relay',
+        await deadRelayUrl(),
+        ...bootstrap,
+        'resolve',
+        dhtUser.publicKey.z32,
+      ]);
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        source: 'dht',
+        homeserver: testnet.homeserver.publicKey.z32,
+      });
+    } finally {
+      await publisher.close();
+      await network.close();
+    }
+  });
+});
