@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/index.js';
 import { PubkyParseError, RecoveryFileError } from '../identity/index.js';
 import { PkdnsError } from '../pkdns/index.js';
+import { AlreadyRunningError } from '../util/instance-lock.js';
 
 /** Exit codes of every command: the CLI contract in the README. */
 export const ExitCode = { ok: 0, partial: 1, error: 2 } as const;
@@ -48,6 +49,8 @@ export function reportError(output: Output, error: unknown): number {
     output.error(error.code, error.message);
   } else if (error instanceof ConfigError) {
     output.error('CONFIG_INVALID', error.message, { file: error.file, field: error.field ?? null });
+  } else if (error instanceof AlreadyRunningError) {
+    output.error('ALREADY_RUNNING', error.message, { pid: error.pid });
   } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const { port } = error as NodeJS.ErrnoException & { port?: number };
     output.error(

@@ -1,8 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAdd } from './commands/add.js';
 import { registerCheckKey } from './commands/check-key.js';
 import { registerConfig } from './commands/config.js';
+import { registerList } from './commands/list.js';
+import { registerReindex } from './commands/reindex.js';
+import { registerRemove } from './commands/remove.js';
 import { registerResolve } from './commands/resolve.js';
+import { registerResume } from './commands/resume.js';
+import { registerStatus } from './commands/status.js';
+import { registerSync } from './commands/sync.js';
 import { registerTestnet } from './commands/testnet.js';
 import { createContext } from './context.js';
 
@@ -22,9 +29,16 @@ export function buildProgram(): Command {
     .option('--dht-bootstrap <host:port>', 'DHT bootstrap node (repeatable)', collect)
     .showHelpAfterError('(run with --help for usage)');
   const context = createContext(program);
+  registerAdd(program, context);
+  registerRemove(program, context);
+  registerList(program, context);
+  registerSync(program, context);
+  registerStatus(program, context);
+  registerResume(program, context);
+  registerReindex(program, context);
+  registerResolve(program, context);
   registerCheckKey(program, context);
   registerConfig(program, context);
-  registerResolve(program, context);
   registerTestnet(program, context);
   return program;
 }

@@ -92,7 +92,8 @@ function parseUsers(ctx: HomeserverContext, values: string[]): Map<string, numbe
     } catch {
       throw new HttpError(400, `Invalid user public key: ${key}`);
     }
-    if (!ctx.state.users.has(z32)) throw new HttpError(404, `User not found: ${z32}`);
+    // Real homeservers answer an unknown user with a bare "Not Found" (`HttpError::not_found()`).
+    if (!ctx.state.users.has(z32)) throw new HttpError(404, 'Not Found');
     const cursor = cursorText === undefined ? 0 : parseUint(cursorText, 'cursor', Number.MAX_SAFE_INTEGER);
     cursors.set(z32, cursor ?? 0);
   }

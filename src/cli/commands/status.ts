@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { formatBytes, summarizeKey } from '../key-summary.js';
+import { selectKeys } from '../keys.js';
+
+export function registerStatus(program: Command, context: CliContext): void {
+  program
+    .command('status')
+    .description('show the state of each backup: files, cursor, failures, pause, recent activity')
+    .argument('[pubky...]', 'only these pubkys')
+    .action(async (texts: string[]) => {
+      const dataDir = context.dataDir();
+      const keys = await Promise.all(
+        (await selectKeys(dataDir, texts)).map((pubky) => summarizeKey(dataDir, pubky, 5)),
+      );
+      const human = keys
+        .map((k) =>
+          [
+            `${k.pubky}${k.active ? '' : ' (removed)'}`,
+            `  homeserver  ${k.homeserver ?? 'not resolved yet'}${k.pinned ? ' (pinned)' : ''}`,
+            `  files       ${k.files} (${formatBytes(k.bytes)}), cursor ${k.cursor}`,
+            k.paused
+              ? `  PAUSED      the homeserver deleted ${k.paused.deletes} of ${k.paused.files} files; run \`pubky-backup resume ${k.pubky} --accept-deletes\` to apply`
+              : undefined,
+            k.pendingRetries.length > 0
+              ? `  failing     ${k.pendingRetries.length} files waiting for retry, e.g. ${k.pendingRetries[0]?.path}: ${k.pendingRetries[0]?.lastError}`
+              : undefined,
+            ...k.recentActivity.map((a) => `  ${a.timestamp}  ${a.type}: ${a.message}`),
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        )
+        .join('\n\n');
+      context.output().result({ keys }, human || 'no pubkys yet: add one with `pubky-backup add <pubky>`');
+    });
+}

@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/index.js';
+import { parsePubky } from '../../identity/index.js';
+import { SyncManager, type SyncReport, type SyncStatus } from '../../sync/index.js';
+import { acquireInstanceLock } from '../../util/instance-lock.js';
+import type { CliContext } from '../context.js';
+import { formatBytes } from '../key-summary.js';
+import { selectKeys } from '../keys.js';
+import { CliError, ExitCode } from '../output.js';
+import { openResolver } from '../pkdns-setup.js';
+import { createSyncProgress } from '../sync-progress.js';
+
+export function registerSync(program: Command, context: CliContext): void {
+  program
+    .command('sync')
+    .description('back up the added pubkys: continuously (live + every 30 s), or once with --once')
+    .argument('[pubky...]', 'only these pubkys (default: all added)')
+    .option('--once', "catch up to each feed's head, retry due failures, then exit")
+    .action(async (texts: string[], options: { once?: boolean }) => {
+      const dataDir = context.dataDir();
+      const output = context.output();
+      const pubkys = await selectKeys(dataDir, texts);
+      if (pubkys.length === 0)
+        throw new CliError('NO_KEYS', 'No pubkys to back up: add one with `pubky-backup add <pubky>`.');
+      const config = await loadConfig(dataDir);
+      const lock = await acquireInstanceLock(dataDir, options.once ? 'sync --once' : 'sync');
+      let pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
+      try {
+        const manager = await SyncManager.open({
+          dataDir,
+          config,
+          pubkys,
+          locate: async (pubky) => {
+            pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
+            const resolution = await pkdns.resolver.resolveHomeserver(parsePubky(pubky));
+            return {
+              url: (resolution.endpoints[0] as { url: string }).url,
+              identity: resolution.homeserver ?? resolution.domain ?? '',
+            };
+          },
+        });
+        if (options.once) {
+          process.exitCode = await syncOnce(manager, output.json, (data, human) =>
+            output.result(data, human),
+          );
+        } else {
+          await runContinuously(manager, output.json);
+        }
+      } finally {
+        await pkdns?.close();
+        await lock.release();
+      }
+    });
+}
+
+type Result = SyncReport | { pubky: string; error: Error };
+
+async function syncOnce(
+  manager: SyncManager,
+  json: boolean,
+  print: (data: Record<string, unknown>, human: string) => void,
+): Promise<number> {
+  const progress = json ? undefined : createSyncProgress(manager);
+  const results = await manager.syncOnce().finally(() => progress?.stop());
+  const keys = results.map(describeResult);
+  const errors = results.filter((r): r is { pubky: string; error: Error } => 'error' in r).length;
+  const partial = results.some((r) => !('error' in r) && (r.pendingRetries > 0 || r.paused));
+  print({ keys: keys.map((k) => k.data) }, keys.map((k) => k.human).join('\n'));
+  return errors > 0 ? ExitCode.error : partial ? ExitCode.partial : ExitCode.ok;
+}
+
+function describeResult(result: Result): { data: Record<string, unknown>; human: string } {
+  if ('error' in result) {
+    return {
+      data: { pubky: result.pubky, error: { message: result.error.message } },
+      human: `${result.pubky}  error: ${result.error.message}`,
+    };
+  }
+  const r = result;
+  const parts = [`${r.stored} downloaded (${formatBytes(r.bytes)})`, `${r.deleted} deleted`];
+  if (r.unchanged) parts.push(`${r.unchanged} unchanged`);
+  if (r.ignored) parts.push(`${r.ignored} unsafe events ignored`);
+  if (r.pendingRetries) parts.push(`${r.pendingRetries} failing (will retry; see \`pubky-backup status\`)`);
+  if (r.paused) parts.push('PAUSED by a mass delete (see `pubky-backup status`)');
+  return { data: { ...r }, human: `${r.pubky}  ${parts.join(', ')}, cursor ${r.cursor}` };
+}
+
+async function runContinuously(manager: SyncManager, json: boolean): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  manager.on('status', (pubky, status) => {
+    if (status.state === 'syncing') return;
+    const line = json
+      ? JSON.stringify({ pubky, ...status })
+      : `${new Date().toISOString()}  ${pubky}  ${describeStatus(status)}`;
+    process.stdout.write(`${line}\n`);
+  });
+  if (!json) process.stderr.write(`syncing ${manager.pubkys.length} pubky(s); press Ctrl-C to stop\n`);
+  await manager.run(controller.signal);
+}
+
+function describeStatus(status: SyncStatus): string {
+  switch (status.state) {
+    case 'idle':
+      return `up to date${status.failed ? `, ${status.failed} failing` : ''}`;
+    case 'paused':
+      return `PAUSED: ${status.reason}`;
+    case 'error':
+      return `error: ${status.message}`;
+    default:
+      return status.state;
+  }
+}

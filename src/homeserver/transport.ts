@@ -1,0 +1,297 @@
+import {
+  HomeserverError,
+  type HomeserverErrorDetails,
+  kindOfStatus,
+  MAX_ERROR_BODY_BYTES,
+  parseRetryAfter,
+} from './errors.js';
+
+/**
+ * One HTTP exchange with a homeserver over `fetch`, with the two timeouts the client promises:
+ * the answer's headers must come within `timeoutMs`, and after that every read of the body (and
+ * every chunk of an upload) must make progress within `timeoutMs`. Every failure becomes a
+ * `HomeserverError`. Internal to `src/homeserver/`.
+ */
+
+export interface RequestSpec {
+  baseUrl: string;
+  timeoutMs: number;
+  method: string;
+  /** Already percent-encoded path plus query string. */
+  target: string;
+  /** For messages: `GET /pub/naïve café.txt` (decoded, as a person reads it). */
+  label: string;
+  headers?: Record<string, string>;
+  body?: Uint8Array | AsyncIterable<Uint8Array>;
+  /** Sent as Content-Length with a streamed body. */
+  contentLength?: number;
+  signal?: AbortSignal;
+}
+
+/** A response body read chunk by chunk, never buffered; `cancel()` releases the connection. */
+export interface ResponseBody extends AsyncIterable<Uint8Array> {
+  cancel(): Promise<void>;
+}
+
+/** Upload chunk size: each chunk handed to the socket restarts the idle timer. */
+const UPLOAD_CHUNK_BYTES = 64 * 1024;
+
+export class Exchange {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timedOut = false;
+  private consumed = false;
+  private cancelled = false;
+  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+
+  private constructor(
+    private readonly spec: RequestSpec,
+    readonly url: string,
+    private readonly controller: AbortController,
+    readonly response: Response,
+  ) {}
+
+  static async send(spec: RequestSpec): Promise<Exchange> {
+    const url = `${spec.baseUrl}${spec.target}`;
+    const controller = new AbortController();
+    if (spec.signal?.aborted) throw abortedError(spec, url);
+    // `any` links the caller's signal without adding listeners to it (no leak warnings when many
+    // requests share one shutdown signal).
+    const signal = spec.signal ? AbortSignal.any([spec.signal, controller.signal]) : controller.signal;
+
+    let timedOut = false;
+    let answered = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      if (answered) return; // an upload still running after the answer: the body reads time themselves
+      timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, spec.timeoutMs);
+    };
+    const headers = { ...spec.headers };
+    let body: Uint8Array | AsyncIterable<Uint8Array> | undefined;
+    if (spec.body !== undefined) {
+      const length = spec.body instanceof Uint8Array ? spec.body.length : spec.contentLength;
+      if (length !== undefined) headers['content-length'] = String(length);
+      body = progressing(spec.body, arm);
+    }
+    arm();
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: spec.method,
+        headers,
+        body,
+        signal,
+        redirect: 'manual',
+        ...(body === undefined ? {} : { duplex: 'half' }),
+      } as RequestInit);
+    } catch (error) {
+      clearTimeout(timer);
+      if (spec.signal?.aborted) throw abortedError(spec, url);
+      if (timedOut) {
+        throw networkError(spec, url, `did not answer ${spec.label} within ${seconds(spec.timeoutMs)}`);
+      }
+      throw networkError(spec, url, `did not answer ${spec.label}: ${describe(error)}`, error);
+    } finally {
+      answered = true;
+      clearTimeout(timer);
+    }
+    return new Exchange(spec, url, controller, response);
+  }
+
+  get status(): number {
+    return this.response.status;
+  }
+
+  header(name: string): string | undefined {
+    return this.response.headers.get(name) ?? undefined;
+  }
+
+  /**
+   * The body as chunks. Each read must make progress within the timeout; a body shorter than its
+   * Content-Length, a reset or an idle connection throws a `network` error while iterating.
+   */
+  body(): ResponseBody {
+    return {
+      [Symbol.asyncIterator]: () => this.chunks(),
+      cancel: () => this.cancel(),
+    };
+  }
+
+  /** The whole body as UTF-8 text, refusing more than `maxBytes` (feeds, listings). */
+  async text(maxBytes: number): Promise<string> {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of this.chunks()) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        await this.cancel();
+        throw new HomeserverError(
+          'protocol',
+          this.url,
+          `Homeserver ${this.spec.baseUrl} sent more than ${maxBytes} bytes for ${this.spec.label}.`,
+        );
+      }
+      parts.push(chunk);
+    }
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  /** Releases the connection without reading the rest of the body. */
+  async cancel(): Promise<void> {
+    this.consumed = true;
+    this.cancelled = true;
+    clearTimeout(this.timer);
+    if (this.reader) await this.reader.cancel().catch(() => undefined);
+    else await this.response.body?.cancel().catch(() => undefined);
+  }
+
+  /** The error for an unexpected status: kind by status, first ≤ 1 KiB of the body, Retry-After. */
+  async statusError(details: Pick<HomeserverErrorDetails, 'missingRoute'> = {}): Promise<HomeserverError> {
+    const body = await this.errorBody();
+    const status = this.status;
+    const retryAfterMs =
+      status === 429 || status === 503
+        ? parseRetryAfter(this.response.headers.get('retry-after'))
+        : undefined;
+    const message =
+      `Homeserver ${this.spec.baseUrl} answered ${status} for ${this.spec.label}` +
+      (body ? `: ${body}` : '') +
+      (retryAfterMs !== undefined ? ` (retry after ${seconds(retryAfterMs)})` : '');
+    return new HomeserverError(kindOfStatus(status), this.url, message, {
+      status,
+      retryAfterMs,
+      body,
+      ...details,
+    });
+  }
+
+  private async errorBody(): Promise<string> {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of this.chunks()) {
+        parts.push(chunk);
+        size += chunk.length;
+        if (size >= MAX_ERROR_BODY_BYTES) break;
+      }
+    } catch {
+      // the reason text is a courtesy: keep what arrived
+    } finally {
+      await this.cancel();
+    }
+    const bytes = Buffer.concat(parts).subarray(0, MAX_ERROR_BODY_BYTES);
+    return new TextDecoder()
+      .decode(bytes)
+      .replace(/\uFFFD$/, '')
+      .trim();
+  }
+
+  private async *chunks(): AsyncGenerator<Uint8Array> {
+    if (this.consumed) throw new Error('The response body was already read or cancelled.');
+    this.consumed = true;
+    const stream = this.response.body;
+    if (!stream) {
+      return;
+    }
+    const expected = Number(this.response.headers.get('content-length') ?? Number.NaN);
+    const reader = stream.getReader();
+    this.reader = reader;
+    let received = 0;
+    let done = false;
+    try {
+      for (;;) {
+        const result = await this.timedRead(reader);
+        if (result.done) break;
+        received += result.value.length;
+        yield result.value;
+      }
+      done = true;
+      if (this.cancelled) return;
+      if (this.spec.method !== 'HEAD' && Number.isFinite(expected) && received !== expected) {
+        throw networkError(
+          this.spec,
+          this.url,
+          `cut the body of ${this.spec.label} short: ${received} of ${expected} bytes arrived`,
+        );
+      }
+    } finally {
+      clearTimeout(this.timer);
+      if (!done) await reader.cancel().catch(() => undefined);
+      this.reader = undefined;
+      reader.releaseLock();
+    }
+  }
+
+  private async timedRead(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.controller.abort();
+    }, this.spec.timeoutMs);
+    try {
+      return await reader.read();
+    } catch (error) {
+      if (this.spec.signal?.aborted) throw abortedError(this.spec, this.url);
+      if (this.timedOut) {
+        throw networkError(
+          this.spec,
+          this.url,
+          `sent no data for ${seconds(this.spec.timeoutMs)} while answering ${this.spec.label}`,
+        );
+      }
+      throw networkError(
+        this.spec,
+        this.url,
+        `dropped the connection during ${this.spec.label}: ${describe(error)}`,
+        error,
+      );
+    } finally {
+      clearTimeout(this.timer);
+    }
+  }
+}
+
+/** Hands the body to fetch in chunks, restarting the idle timer for each one. */
+async function* progressing(body: Uint8Array | AsyncIterable<Uint8Array>, onProgress: () => void) {
+  if (body instanceof Uint8Array) {
+    for (let at = 0; at < body.length; at += UPLOAD_CHUNK_BYTES) {
+      onProgress();
+      yield body.subarray(at, at + UPLOAD_CHUNK_BYTES);
+    }
+  } else {
+    for await (const chunk of body) {
+      onProgress();
+      yield chunk;
+    }
+  }
+  onProgress();
+}
+
+function abortedError(spec: RequestSpec, url: string): HomeserverError {
+  return new HomeserverError('aborted', url, `${spec.label} on homeserver ${spec.baseUrl} was aborted.`, {
+    cause: spec.signal?.reason,
+  });
+}
+
+function networkError(spec: RequestSpec, url: string, what: string, cause?: unknown): HomeserverError {
+  return new HomeserverError('network', url, `Homeserver ${spec.baseUrl} ${what}.`, { cause });
+}
+
+/** `ECONNRESET: other side closed`, from undici's `fetch failed` TypeError and its cause chain. */
+export function describe(error: unknown): string {
+  let current: unknown = error;
+  let text = String(error);
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    text = typeof code === 'string' ? `${code}: ${current.message}` : current.message;
+    if (!(current.cause instanceof Error)) break;
+    current = current.cause;
+  }
+  return text;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}

@@ -1,0 +1,297 @@
+import { randomUUID } from 'node:crypto';
+import type { Operator, Writer } from 'opendal';
+import { isNotFound, type StoreDriver } from './driver.js';
+import { fsDriver } from './fs-driver.js';
+import { DATA_PREFIX, MAX_SEGMENT_BYTES } from './safe-path.js';
+
+/** A file being written to `tmp/`; nothing is visible at its final path before `commit`. */
+export interface StagedFile {
+  /** Appends bytes; do not reuse `chunk` before the promise settles. */
+  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Makes the bytes durable and puts them at the final path, keeping the previous file (if any) in
+   * `versions/`; `replaced` is that version's store path.
+   */
+  commit(): Promise<{ replaced?: string }>;
+  /** Drops the temp file. Safe to call more than once, and after a failed commit. */
+  abort(): Promise<void>;
+}
+
+export interface BackupStoreOptions {
+  /** Clock for version names; tests pin it. */
+  now?: () => Date;
+}
+
+const TMP_DIR = 'tmp';
+const VERSIONS_DIR = 'versions';
+const READ_CHUNK_BYTES = 256 * 1024;
+const STAT_CONCURRENCY = 16;
+/** `~YYYY-MM-DD_HH-MM-SS.mmm-NNNNNN`: room kept for the version suffix when shortening a name. */
+const VERSION_SUFFIX_MAX_BYTES = 31;
+
+/**
+ * The backup of one key over an OpenDAL operator whose root is the key folder (`keys/<z32>/`):
+ * `data/` mirrors the homeserver's tree (escaped store paths, see `backupPathOf`), `versions/` keeps
+ * every overwritten or deleted file as `<path>~<UTC YYYY-MM-DD_HH-MM-SS.mmm>`, `tmp/` holds downloads
+ * in progress. A crash at any point leaves the old or the new file at a final path, never a partial one.
+ */
+export class BackupStore {
+  private readonly op: Operator;
+  private readonly now: () => Date;
+  /** Folders whose own entry in their parent is known to be durable. */
+  private readonly durableDirs = new Set<string>();
+  /** Serialises changes to a path, and to paths whose version names could collide. */
+  private readonly locks = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly driver: StoreDriver,
+    options: BackupStoreOptions = {},
+  ) {
+    this.op = driver.operator;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** The store of a local key folder. */
+  static openFs(keyDir: string, options: BackupStoreOptions = {}): BackupStore {
+    return new BackupStore(fsDriver(keyDir), options);
+  }
+
+  async stage(storePath: string): Promise<StagedFile> {
+    assertStorePath(storePath);
+    const temp = `${TMP_DIR}/${randomUUID()}.part`;
+    const writer = await this.op.writer(temp);
+    return new Staged(writer, storePath, {
+      install: () => this.install(temp, storePath),
+      discard: () => this.op.delete(temp),
+    });
+  }
+
+  /** Moves a file to `versions/` (it is never deleted); returns the version's path, or undefined if absent. */
+  async remove(storePath: string): Promise<string | undefined> {
+    assertStorePath(storePath);
+    return this.exclusive(lockKey(storePath), async () => {
+      if (!(await this.stat(storePath))) return undefined;
+      const version = await this.freeVersionPath(storePath);
+      await this.op.rename(storePath, version);
+      await this.syncParents(version);
+      await this.driver.syncDir(parentOf(storePath));
+      return version;
+    });
+  }
+
+  /** Size of a file; undefined when there is no file at that path. */
+  async stat(storePath: string): Promise<{ size: number } | undefined> {
+    try {
+      const meta = await this.op.stat(storePath);
+      return meta.isFile() ? { size: Number(meta.contentLength ?? 0n) } : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Streams a file in 256 KiB chunks. */
+  async *read(storePath: string): AsyncIterable<Uint8Array> {
+    const reader = await this.op.reader(storePath);
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      const n = Number(await reader.read(buffer));
+      if (n === 0) return;
+      yield buffer.subarray(0, n);
+    }
+  }
+
+  /** Every file under `data/`, sorted by store path. */
+  async listData(): Promise<Array<{ storePath: string; size: number }>> {
+    // OpenDAL 0.49 lists the whole tree at once, folders included (`…/`), with sizes left at 0.
+    const entries = await this.op.list(`${DATA_PREFIX}/`, { recursive: true });
+    const files = entries.map((entry) => entry.path()).filter((path) => !path.endsWith('/'));
+    files.sort();
+    const result: Array<{ storePath: string; size: number }> = new Array(files.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const i = next++;
+        const storePath = files[i] as string;
+        const size = Number((await this.op.stat(storePath)).contentLength ?? 0n);
+        result[i] = { storePath, size };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, files.length) }, worker));
+    return result;
+  }
+
+  /** Removes what a crash left in `tmp/`; call before staging anything. Returns how many files went. */
+  async cleanTemp(): Promise<number> {
+    const entries = await this.op.list(`${TMP_DIR}/`, { recursive: true });
+    const files = entries.filter((entry) => !entry.path().endsWith('/')).length;
+    await this.op.removeAll(`${TMP_DIR}/`);
+    return files;
+  }
+
+  /** The second half of `StagedFile.commit`, once the temp file is closed. */
+  private async install(temp: string, storePath: string): Promise<{ replaced?: string }> {
+    await this.driver.syncFile(temp);
+    return this.exclusive(lockKey(storePath), async () => {
+      const current = await this.currentFile(storePath);
+      let replaced: string | undefined;
+      if (current) {
+        // Link (or copy) first, then rename over: the final path is never empty, even for a moment.
+        replaced = await this.freeVersionPath(storePath);
+        await this.driver.keepCopy(storePath, replaced);
+        await this.syncParents(replaced);
+      }
+      await this.op.rename(temp, storePath);
+      await this.syncParents(storePath);
+      return replaced === undefined ? {} : { replaced };
+    });
+  }
+
+  private async currentFile(storePath: string): Promise<boolean> {
+    try {
+      const meta = await this.op.stat(storePath);
+      if (meta.isFile()) return true;
+      throw new Error(`Cannot write ${storePath}: a folder has that name in the backup.`);
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** `versions/<path under data/>~<UTC time>`, with `-2`, `-3`… when that name is taken. */
+  private async freeVersionPath(storePath: string): Promise<string> {
+    const base = versionBase(storePath);
+    const stamp = versionStamp(this.now());
+    for (let n = 1; ; n++) {
+      const candidate = fitName(base, `~${stamp}${n === 1 ? '' : `-${n}`}`);
+      if (!(await this.op.exists(candidate))) return candidate;
+    }
+  }
+
+  /** Makes a new entry at `path` durable, and every folder created for it since this store opened. */
+  private async syncParents(path: string): Promise<void> {
+    let dir = parentOf(path);
+    await this.driver.syncDir(dir);
+    while (dir !== '' && !this.durableDirs.has(dir)) {
+      const parent = parentOf(dir);
+      await this.driver.syncDir(parent);
+      this.durableDirs.add(dir);
+      dir = parent;
+    }
+  }
+
+  private async exclusive<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(task);
+    const tail = run.then(
+      () => {},
+      () => {},
+    );
+    this.locks.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    }
+  }
+}
+
+class Staged implements StagedFile {
+  private state: 'open' | 'committing' | 'done' = 'open';
+  private pending: Promise<void> = Promise.resolve();
+  private writerClosed = false;
+
+  constructor(
+    private readonly writer: Writer,
+    private readonly storePath: string,
+    private readonly finish: { install(): Promise<{ replaced?: string }>; discard(): Promise<void> },
+  ) {}
+
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.state !== 'open') {
+      return Promise.reject(new Error(`${this.storePath}: write after commit or abort.`));
+    }
+    // Zero-copy view; the native writer takes one call at a time, so calls are chained.
+    const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.pending = this.pending.then(() => this.writer.write(buffer));
+    return this.pending;
+  }
+
+  async commit(): Promise<{ replaced?: string }> {
+    if (this.state !== 'open') throw new Error(`${this.storePath}: commit after commit or abort.`);
+    this.state = 'committing';
+    try {
+      await this.pending;
+      await this.closeWriter();
+      const result = await this.finish.install();
+      this.state = 'done';
+      return result;
+    } catch (error) {
+      await this.drop().catch(() => {});
+      throw error;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return; // committed, aborted, or a failed commit already cleaned up
+    await this.drop();
+  }
+
+  private async drop(): Promise<void> {
+    this.state = 'done';
+    await this.pending.catch(() => {});
+    await this.closeWriter().catch(() => {});
+    await this.finish.discard();
+  }
+
+  private async closeWriter(): Promise<void> {
+    if (this.writerClosed) return;
+    this.writerClosed = true;
+    await this.writer.close();
+  }
+}
+
+/** Rejects store paths that could leave `data/` (OpenDAL's fs service follows `..` out of its root). */
+function assertStorePath(storePath: string): void {
+  const segments = storePath.split('/');
+  if (
+    segments[0] !== DATA_PREFIX ||
+    segments.length < 2 ||
+    segments.some((segment) => segment === '' || segment === '.' || segment === '..') ||
+    /[\0\\]/.test(storePath)
+  ) {
+    throw new Error(`Not a safe store path under ${DATA_PREFIX}/: ${JSON.stringify(storePath)}.`);
+  }
+}
+
+/**
+ * Paths whose version names could collide share a key: the same path, or long names that shorten to
+ * the same prefix (see `fitName`).
+ */
+function lockKey(storePath: string): string {
+  return fitName(versionBase(storePath), ' '.repeat(VERSION_SUFFIX_MAX_BYTES));
+}
+
+function versionBase(storePath: string): string {
+  return `${VERSIONS_DIR}/${storePath.slice(DATA_PREFIX.length + 1)}`;
+}
+
+/** UTC `YYYY-MM-DD_HH-MM-SS.mmm`, the original app's version and snapshot time format. */
+export function versionStamp(date: Date): string {
+  return date.toISOString().replace('T', '_').replace(/:/g, '-').replace('Z', '');
+}
+
+/** Appends `suffix` to the last segment, shortening the name so the segment stays ≤ 255 bytes. */
+function fitName(path: string, suffix: string): string {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
+  const name = Array.from(path.slice(slash + 1));
+  const room = MAX_SEGMENT_BYTES - Buffer.byteLength(suffix);
+  while (Buffer.byteLength(name.join('')) > room) name.pop();
+  return `${dir}${name.join('')}${suffix}`;
+}
+
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash === -1 ? '' : path.slice(0, slash);
+}

@@ -1,0 +1,19 @@
+import { createBLAKE3 } from 'hash-wasm';
+
+/** BLAKE3 of a stream, as the homeserver writes it in `content_hash` and the ETag: base64 (standard, padded). */
+export interface ContentHash {
+  blake3: string;
+  size: number;
+}
+
+/** Hashes a stream chunk by chunk; memory stays constant whatever its length. */
+export async function hashStream(chunks: AsyncIterable<Uint8Array>): Promise<ContentHash> {
+  const hasher = await createBLAKE3();
+  hasher.init();
+  let size = 0;
+  for await (const chunk of chunks) {
+    hasher.update(chunk);
+    size += chunk.byteLength;
+  }
+  return { blake3: Buffer.from(hasher.digest('binary')).toString('base64'), size };
+}

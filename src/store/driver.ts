@@ -1,0 +1,37 @@
+import type { Operator } from 'opendal';
+
+/**
+ * What `BackupStore` needs from a storage service beyond OpenDAL's `Operator`: durability and a cheap
+ * way to keep a version. One thin driver per service (fs today; WebDAV/S3 later), in the spirit of
+ * unstorage's drivers. All paths are relative to the key folder, `/`-separated.
+ */
+export interface StoreDriver {
+  readonly operator: Operator;
+  /** Makes the bytes of a closed file durable. */
+  syncFile(path: string): Promise<void>;
+  /** Makes the entries of a folder (renames, new children) durable; `''` is the key folder itself. */
+  syncDir(path: string): Promise<void>;
+  /**
+   * Gives the current content of `from` a second, independent name `to` (creating its folders),
+   * leaving `from` in place, and makes it durable.
+   */
+  keepCopy(from: string, to: string): Promise<void>;
+}
+
+/**
+ * A driver for services whose writes are durable once acknowledged (object stores, WebDAV): nothing to
+ * sync, and a version is a server-side copy.
+ */
+export function operatorDriver(operator: Operator): StoreDriver {
+  return {
+    operator,
+    syncFile: async () => {},
+    syncDir: async () => {},
+    keepCopy: (from, to) => operator.copy(from, to),
+  };
+}
+
+/** OpenDAL errors carry their kind at the start of the message: `NotFound (permanent) at stat, …`. */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NotFound');
+}

@@ -1,0 +1,215 @@
+import { mkdir, open, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fsyncDir, writeFileAtomic } from '../util/atomic-file.js';
+import type { BackupStore } from './backup-store.js';
+import { type ContentHash, hashStream } from './content-hash.js';
+import { homeserverPathOf } from './safe-path.js';
+
+/** What the backup knows about one file. */
+export interface IndexEntry {
+  /** Homeserver path, `/pub/…`. */
+  path: string;
+  size: number;
+  /** BLAKE3 of the content, base64 (standard, padded) — the homeserver's `content_hash`. */
+  blake3: string;
+  etag?: string;
+  /** Cursor of the event that brought this version (decimal). */
+  cursor: string;
+}
+
+type JournalLine = { set: IndexEntry } | { del: string };
+
+/**
+ * The per-key file index: an append-only JSONL journal (`{"set":entry}` / `{"del":path}`) replayed
+ * into a Map at open. Changes stay in memory until `flush`, which appends and fsyncs them — the sync
+ * engine flushes before it persists its cursor. A torn last line (a crash mid-append) is ignored. The
+ * journal is rewritten atomically when its dead lines exceed twice the live entries. One writer per
+ * file (the daemon's instance lock ensures it); any number of readers.
+ */
+export class FileIndex {
+  /** Changes since the last flush: an entry, or null for a deletion. */
+  private pending = new Map<string, IndexEntry | null>();
+  private flushing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly file: string,
+    private readonly live: Map<string, IndexEntry>,
+    /** Lines in the journal file. */
+    private lines: number,
+    /** The journal ends in a torn line: the next flush rewrites it rather than append to it. */
+    private torn: boolean,
+  ) {}
+
+  /**
+   * Loads the journal. Opening never writes, so a reader (`status`) cannot race the one writer (the
+   * sync engine); a torn tail or a journal grown mostly dead is rewritten by the next `flush`.
+   */
+  static async open(file: string): Promise<FileIndex> {
+    const { entries, lines, torn } = await loadJournal(file);
+    return new FileIndex(file, entries, lines, torn);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  get(path: string): IndexEntry | undefined {
+    const entry = this.live.get(path);
+    return entry && { ...entry };
+  }
+
+  set(entry: IndexEntry): void {
+    const copy = { ...entry };
+    this.live.set(entry.path, copy);
+    this.pending.set(entry.path, copy);
+  }
+
+  delete(path: string): boolean {
+    const existed = this.live.delete(path);
+    if (existed) this.pending.set(path, null);
+    return existed;
+  }
+
+  *entries(): IterableIterator<IndexEntry> {
+    for (const entry of this.live.values()) yield { ...entry };
+  }
+
+  /** Appends the buffered changes and fsyncs; rewrites the journal when it has grown mostly dead. */
+  flush(): Promise<void> {
+    const run = this.flushing.then(() => this.flushNow());
+    this.flushing = run.catch(() => {});
+    return run;
+  }
+
+  private async flushNow(): Promise<void> {
+    // Taken synchronously: changes made while writing wait for the next flush.
+    const batch = this.pending;
+    this.pending = new Map();
+    const dead = this.lines + batch.size - this.live.size;
+    try {
+      if (this.torn || dead > this.live.size * 2) {
+        const snapshot = [...this.live.values()];
+        await writeJournal(this.file, snapshot);
+        this.lines = snapshot.length;
+        this.torn = false;
+      } else if (batch.size > 0) {
+        const changes = [...batch].map(([path, entry]) => (entry ? { set: entry } : { del: path }));
+        await appendDurably(this.file, changes.map(journalLine).join(''));
+        this.lines += batch.size;
+      }
+    } catch (error) {
+      // Keep the batch, under any change made meanwhile.
+      for (const [path, entry] of batch) if (!this.pending.has(path)) this.pending.set(path, entry);
+      throw error;
+    }
+  }
+}
+
+/** Hash of a stored file, for `rebuildIndex`. */
+export type HashStoredFile = (storePath: string) => Promise<ContentHash>;
+
+/**
+ * Rebuilds the index from the files under `data/` (`pubky-backup reindex`). A file whose size and hash
+ * match its old entry keeps that entry's cursor and ETag; any other gets `cursor` (the key's current
+ * cursor: the event that wrote it is unknown).
+ */
+export async function rebuildIndex(
+  store: BackupStore,
+  file: string,
+  options: { cursor: string; hash?: HashStoredFile },
+): Promise<FileIndex> {
+  const hash = options.hash ?? ((storePath: string) => hashStream(store.read(storePath)));
+  const old = await loadJournal(file).catch(() => ({ entries: new Map<string, IndexEntry>() }));
+  const rebuilt: IndexEntry[] = [];
+  for (const { storePath } of await store.listData()) {
+    const path = homeserverPathOf(storePath);
+    if (!path.startsWith('/pub/')) continue; // not something the homeserver can hold
+    const { blake3, size } = await hash(storePath);
+    const before = old.entries.get(path);
+    const same = before !== undefined && before.blake3 === blake3 && before.size === size;
+    rebuilt.push({
+      path,
+      size,
+      blake3,
+      ...(same && before.etag !== undefined ? { etag: before.etag } : {}),
+      cursor: same ? before.cursor : options.cursor,
+    });
+  }
+  await writeJournal(file, rebuilt);
+  return FileIndex.open(file);
+}
+
+async function loadJournal(
+  file: string,
+): Promise<{ entries: Map<string, IndexEntry>; lines: number; torn: boolean }> {
+  const entries = new Map<string, IndexEntry>();
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries, lines: 0, torn: false };
+    throw error;
+  }
+  // Everything after the last newline is a torn append (a crash mid-flush): ignored.
+  const end = bytes.lastIndexOf(0x0a) + 1;
+  let lines = 0;
+  for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
+    if (line === '') continue;
+    lines++;
+    const change = parseLine(line);
+    if (!change) continue; // a damaged line counts as dead and goes at the next compaction
+    if ('set' in change) entries.set(change.set.path, change.set);
+    else entries.delete(change.del);
+  }
+  return { entries, lines, torn: end < bytes.length };
+}
+
+function parseLine(line: string): JournalLine | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { set, del } = value as { set?: unknown; del?: unknown };
+  if (typeof del === 'string') return { del };
+  return isIndexEntry(set) ? { set } : undefined;
+}
+
+function isIndexEntry(value: unknown): value is IndexEntry {
+  if (typeof value !== 'object' || value === null) return false;
+  const entry = value as Record<string, unknown>;
+  return (
+    typeof entry.path === 'string' &&
+    typeof entry.size === 'number' &&
+    typeof entry.blake3 === 'string' &&
+    typeof entry.cursor === 'string' &&
+    (entry.etag === undefined || typeof entry.etag === 'string')
+  );
+}
+
+function journalLine(change: JournalLine): string {
+  return `${JSON.stringify(change)}\n`;
+}
+
+async function writeJournal(file: string, entries: Iterable<IndexEntry>): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  let text = '';
+  for (const entry of entries) text += journalLine({ set: entry });
+  await writeFileAtomic(file, text);
+}
+
+async function appendDurably(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const handle = await open(file, 'a');
+  let created = false;
+  try {
+    created = (await handle.stat()).size === 0;
+    await handle.write(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (created) await fsyncDir(dirname(file));
+}

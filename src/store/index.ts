@@ -1,0 +1,25 @@
+export type { ActivityEntry } from './activity-log.js';
+export { appendActivity, readActivity } from './activity-log.js';
+export type { BackupStoreOptions, StagedFile } from './backup-store.js';
+export { BackupStore, versionStamp } from './backup-store.js';
+export type { ContentHash } from './content-hash.js';
+export { hashStream } from './content-hash.js';
+export { CursorFileError, isCursor, readCursor, writeCursor } from './cursor-file.js';
+export type { StoreDriver } from './driver.js';
+export { isNotFound, operatorDriver } from './driver.js';
+export type { HashStoredFile, IndexEntry } from './file-index.js';
+export { FileIndex, rebuildIndex } from './file-index.js';
+export { fsDriver } from './fs-driver.js';
+export { KeyLayout, listKeys } from './layout.js';
+export type { RetryItem } from './retry-queue.js';
+export { RetryFileError, RetryQueue } from './retry-queue.js';
+export type { BackupPath, PathRejection } from './safe-path.js';
+export {
+  backupPathOf,
+  DATA_PREFIX,
+  escapeSegment,
+  homeserverPathOf,
+  MAX_PATH_BYTES,
+  MAX_SEGMENT_BYTES,
+  unescapeSegment,
+} from './safe-path.js';

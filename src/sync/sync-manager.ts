@@ -1,0 +1,210 @@
+import { EventEmitter } from 'node:events';
+import PQueue from 'p-queue';
+import type { Config } from '../config/index.js';
+import { HomeserverClient } from '../homeserver/index.js';
+import { BackupStore, KeyLayout } from '../store/index.js';
+import { readKeyConfig, writeKeyConfig } from './key-config.js';
+import { KeySync } from './key-sync.js';
+import { MAX_USERS_PER_STREAM, watchLive } from './live-watcher.js';
+import type { SyncReport, SyncStatus } from './status.js';
+
+/** Where a key's homeserver is, as PKDNS (or the key's pinned URL) says right now. */
+export interface HomeserverLocation {
+  url: string;
+  /** Homeserver key or URL: when it changes, the user moved and the backup is reconciled. */
+  identity: string;
+}
+
+export interface SyncManagerOptions {
+  dataDir: string;
+  config: Config;
+  pubkys: readonly string[];
+  /** Finds an unpinned key's homeserver (PKDNS). */
+  locate: (pubky: string) => Promise<HomeserverLocation>;
+  /** How often `run` asks PKDNS again whether an unpinned user moved. Default 1 h. */
+  relocateIntervalMs?: number;
+  /** Clock for retry scheduling (tests move it forward). */
+  now?: () => number;
+}
+
+interface ManagedKey {
+  sync: KeySync;
+  location: HomeserverLocation;
+}
+
+export interface SyncManagerEvents {
+  status: [string, SyncStatus];
+  progress: [string, { done: number; total: number; bytes: number }];
+}
+
+/**
+ * Owns one KeySync per pubky, one HTTP client and download queue per homeserver, and decides when
+ * keys sync: once (`sync --once`), or continuously (live stream wake-ups plus a poll timer).
+ */
+export class SyncManager extends EventEmitter<SyncManagerEvents> {
+  private readonly keys = new Map<string, ManagedKey>();
+  /** Keys that could not even start (homeserver not found, unreadable state): reported by every run. */
+  private readonly broken = new Map<string, Error>();
+  private readonly clients = new Map<string, { client: HomeserverClient; downloads: PQueue }>();
+
+  private constructor(private readonly options: SyncManagerOptions) {
+    super();
+  }
+
+  static async open(options: SyncManagerOptions): Promise<SyncManager> {
+    const manager = new SyncManager(options);
+    for (const pubky of options.pubkys) {
+      await manager.addKey(pubky).catch((error: Error) => manager.broken.set(pubky, error));
+    }
+    return manager;
+  }
+
+  get pubkys(): string[] {
+    return [...this.keys.keys()];
+  }
+
+  key(pubky: string): KeySync | undefined {
+    return this.keys.get(pubky)?.sync;
+  }
+
+  /** Every key caught up once, in parallel; failures of one key don't stop the others. */
+  async syncOnce(signal?: AbortSignal): Promise<Array<SyncReport | { pubky: string; error: Error }>> {
+    const results = await Promise.all(
+      [...this.keys.entries()].map(async ([pubky, key]) => {
+        try {
+          return await this.catchUpKey(pubky, key, signal);
+        } catch (error) {
+          return { pubky, error: error as Error };
+        }
+      }),
+    );
+    return [...results, ...[...this.broken].map(([pubky, error]) => ({ pubky, error }))];
+  }
+
+  /** Runs until `signal` aborts: live stream where available, polling every interval regardless. */
+  async run(signal: AbortSignal): Promise<void> {
+    const pending = new Map<string, NodeJS.Timeout>();
+    const wake = (pubky: string) => {
+      const key = this.keys.get(pubky);
+      if (!key || pending.has(pubky) || signal.aborted) return;
+      // Debounce a burst of events into one catch-up.
+      const timer = setTimeout(() => {
+        pending.delete(pubky);
+        this.catchUpKey(pubky, key, signal).catch(() => {});
+      }, 50);
+      pending.set(pubky, timer);
+    };
+    await this.syncOnce(signal);
+    let watchers = this.startWatchers(wake, signal);
+    const poll = setInterval(() => {
+      for (const pubky of this.keys.keys()) wake(pubky);
+    }, this.options.config.syncIntervalSeconds * 1000);
+    const relocate = setInterval(async () => {
+      if (await this.relocate()) {
+        // Someone moved: regroup the live connections by homeserver.
+        watchers.stop.abort();
+        await watchers.done;
+        watchers = this.startWatchers(wake, signal);
+      }
+    }, this.options.relocateIntervalMs ?? 3_600_000);
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    clearInterval(poll);
+    clearInterval(relocate);
+    for (const timer of pending.values()) clearTimeout(timer);
+    await watchers.done;
+  }
+
+  /** Asks PKDNS again for every unpinned key; true if any homeserver changed. */
+  async relocate(): Promise<boolean> {
+    let moved = false;
+    for (const [pubky, key] of this.keys) {
+      const keyConfig = await readKeyConfig(key.sync.layout.keyConfigFile, pubky);
+      if (keyConfig.homeserverUrl) continue;
+      const location = await this.options.locate(pubky).catch(() => undefined);
+      if (!location || location.identity === key.location.identity) continue;
+      const { client, downloads } = this.clientFor(location.url);
+      key.sync.useHomeserver(client, downloads);
+      key.location = location;
+      moved = true;
+    }
+    return moved;
+  }
+
+  private startWatchers(wake: (pubky: string) => void, signal: AbortSignal) {
+    const stop = new AbortController();
+    const both = AbortSignal.any([signal, stop.signal]);
+    const done = Promise.allSettled(
+      this.liveGroups().map((group) =>
+        watchLive({
+          client: group.client,
+          users: () =>
+            group.pubkys.map((user) => ({ user, cursor: this.keys.get(user)?.sync.cursor ?? '0' })),
+          onActivity: wake,
+          signal: both,
+        }),
+      ),
+    );
+    return { stop, done };
+  }
+
+  /** Catch up every key now (the tray's and dashboard's "Force sync"). */
+  forceSync(signal?: AbortSignal) {
+    return this.syncOnce(signal);
+  }
+
+  private async addKey(pubky: string): Promise<void> {
+    const layout = new KeyLayout(this.options.dataDir, pubky);
+    const keyConfig = await readKeyConfig(layout.keyConfigFile, pubky);
+    const location = keyConfig.homeserverUrl
+      ? { url: keyConfig.homeserverUrl, identity: keyConfig.homeserverUrl }
+      : await this.options.locate(pubky);
+    const { client, downloads } = this.clientFor(location.url);
+    const sync = await KeySync.open({
+      dataDir: this.options.dataDir,
+      pubky,
+      store: BackupStore.openFs(layout.keyDir),
+      client,
+      downloads,
+      now: this.options.now,
+    });
+    sync.on('status', (status) => this.emit('status', pubky, status));
+    sync.on('progress', (progress) => this.emit('progress', pubky, progress));
+    this.keys.set(pubky, { sync, location });
+  }
+
+  private async catchUpKey(pubky: string, key: ManagedKey, signal?: AbortSignal): Promise<SyncReport> {
+    const layout = key.sync.layout;
+    const keyConfig = await readKeyConfig(layout.keyConfigFile, pubky);
+    // The user moved homeserver: the old cursor means nothing there; compare by listing instead.
+    const moved = keyConfig.syncedFrom !== undefined && keyConfig.syncedFrom !== key.location.identity;
+    const report = await key.sync.catchUp(signal, { reconcile: moved });
+    if (keyConfig.syncedFrom !== key.location.identity) {
+      await writeKeyConfig(layout.keyConfigFile, { ...keyConfig, syncedFrom: key.location.identity });
+    }
+    return report;
+  }
+
+  private clientFor(url: string) {
+    let entry = this.clients.get(url);
+    if (!entry) {
+      entry = {
+        client: new HomeserverClient({ baseUrl: url }),
+        downloads: new PQueue({ concurrency: this.options.config.downloadConcurrency }),
+      };
+      this.clients.set(url, entry);
+    }
+    return entry;
+  }
+
+  /** Keys grouped by homeserver, at most 50 per live connection. */
+  private liveGroups(): Array<{ client: HomeserverClient; pubkys: string[] }> {
+    const groups: Array<{ client: HomeserverClient; pubkys: string[] }> = [];
+    for (const [url, { client }] of this.clients) {
+      const pubkys = [...this.keys.entries()].filter(([, k]) => k.location.url === url).map(([p]) => p);
+      for (let i = 0; i < pubkys.length; i += MAX_USERS_PER_STREAM) {
+        groups.push({ client, pubkys: pubkys.slice(i, i + MAX_USERS_PER_STREAM) });
+      }
+    }
+    return groups;
+  }
+}

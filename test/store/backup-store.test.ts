@@ -1,0 +1,311 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Operator } from 'opendal';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BackupStore, fsDriver, hashStream, type StoreDriver } from '../../src/store/index.js';
+
+let keyDir: string;
+const clock = { now: new Date('2024-05-06T07:08:09.010Z') };
+const open = () => BackupStore.openFs(keyDir, { now: () => clock.now });
+
+beforeEach(async () => {
+  keyDir = await mkdtemp(join(tmpdir(), 'pubky-store-'));
+  clock.now = new Date('2024-05-06T07:08:09.010Z');
+});
+afterEach(async () => {
+  await rm(keyDir, { recursive: true, force: true });
+});
+
+async function put(store: BackupStore, storePath: string, ...chunks: string[]) {
+  const staged = await store.stage(storePath);
+  for (const chunk of chunks) await staged.write(Buffer.from(chunk));
+  return staged.commit();
+}
+
+async function readAll(store: BackupStore, storePath: string): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of store.read(storePath)) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+const tmpFiles = () => (existsSync(join(keyDir, 'tmp')) ? readdirSync(join(keyDir, 'tmp')) : []);
+
+describe('BackupStore stage/commit', () => {
+  it('writes a new file in chunks, creating folders, with nothing left in tmp/', async () => {
+    const store = open();
+    expect(await put(store, 'data/pub/app/deep/file.txt', 'hello ', 'world')).toEqual({});
+    expect(await readFile(join(keyDir, 'data/pub/app/deep/file.txt'), 'utf8')).toBe('hello world');
+    expect(await store.stat('data/pub/app/deep/file.txt')).toEqual({ size: 11 });
+    expect(tmpFiles()).toEqual([]);
+  });
+
+  it('writes an empty file', async () => {
+    const store = open();
+    await put(store, 'data/pub/empty');
+    expect(await store.stat('data/pub/empty')).toEqual({ size: 0 });
+  });
+
+  it('keeps the previous version byte-identical in versions/', async () => {
+    const store = open();
+    const old = Buffer.from([0, 1, 2, 255, 254, 10, 13]);
+    const staged = await store.stage('data/pub/a/b.bin');
+    await staged.write(old);
+    await staged.commit();
+    const result = await put(store, 'data/pub/a/b.bin', 'new content');
+    expect(result).toEqual({ replaced: 'versions/pub/a/b.bin~2024-05-06_07-08-09.010' });
+    expect(await readFile(join(keyDir, 'versions/pub/a/b.bin~2024-05-06_07-08-09.010'))).toEqual(old);
+    expect(await readFile(join(keyDir, 'data/pub/a/b.bin'), 'utf8')).toBe('new content');
+  });
+
+  it('adds -2, -3 when a version name is taken', async () => {
+    const store = open();
+    await put(store, 'data/pub/f', 'v1');
+    expect((await put(store, 'data/pub/f', 'v2')).replaced).toBe('versions/pub/f~2024-05-06_07-08-09.010');
+    expect((await put(store, 'data/pub/f', 'v3')).replaced).toBe('versions/pub/f~2024-05-06_07-08-09.010-2');
+    expect((await put(store, 'data/pub/f', 'v4')).replaced).toBe('versions/pub/f~2024-05-06_07-08-09.010-3');
+    expect(await readFile(join(keyDir, 'versions/pub/f~2024-05-06_07-08-09.010-2'), 'utf8')).toBe('v2');
+  });
+
+  it('keeps every version when commits to one path race', async () => {
+    const store = open();
+    await put(store, 'data/pub/race', 'v0');
+    const staged = await Promise.all([1, 2, 3, 4].map(() => store.stage('data/pub/race')));
+    await Promise.all(staged.map((s, i) => s.write(Buffer.from(`v${i + 1}`))));
+    await Promise.all(staged.map((s) => s.commit()));
+    const versions = readdirSync(join(keyDir, 'versions/pub'));
+    expect(versions).toHaveLength(4);
+    const contents = await Promise.all(
+      versions.map((v) => readFile(join(keyDir, 'versions/pub', v), 'utf8')),
+    );
+    const final = await readFile(join(keyDir, 'data/pub/race'), 'utf8');
+    expect([...contents, final].sort()).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
+  });
+
+  it('shortens a long name so the version name stays within 255 bytes', async () => {
+    const store = open();
+    const name = 'n'.repeat(255);
+    await put(store, `data/pub/${name}`, 'a');
+    const { replaced } = await put(store, `data/pub/${name}`, 'b');
+    const versionName = replaced?.split('/').pop() ?? '';
+    expect(Buffer.byteLength(versionName)).toBeLessThanOrEqual(255);
+    expect(versionName.endsWith('~2024-05-06_07-08-09.010')).toBe(true);
+    expect(await readFile(join(keyDir, replaced as string), 'utf8')).toBe('a');
+  });
+
+  it('abort drops the temp file and leaves the final path alone', async () => {
+    const store = open();
+    await put(store, 'data/pub/keep', 'old');
+    const staged = await store.stage('data/pub/keep');
+    await staged.write(Buffer.from('partial'));
+    expect(tmpFiles()).toHaveLength(1);
+    await staged.abort();
+    await staged.abort();
+    expect(tmpFiles()).toEqual([]);
+    expect(await readFile(join(keyDir, 'data/pub/keep'), 'utf8')).toBe('old');
+    await expect(staged.commit()).rejects.toThrow();
+    await expect(staged.write(Buffer.from('x'))).rejects.toThrow();
+  });
+
+  it('streams a large file in and out with a matching hash', async () => {
+    const store = open();
+    const chunk = Buffer.alloc(1024 * 1024);
+    const staged = await store.stage('data/pub/big.bin');
+    for (let i = 0; i < 9; i++) {
+      chunk.fill(i);
+      await staged.write(chunk); // reusing the chunk after the promise settles is allowed
+    }
+    await staged.commit();
+    let chunks = 0;
+    let maxChunk = 0;
+    for await (const part of store.read('data/pub/big.bin')) {
+      chunks++;
+      maxChunk = Math.max(maxChunk, part.byteLength);
+    }
+    expect(maxChunk).toBe(256 * 1024);
+    expect(chunks).toBe(36);
+    const expected = await hashStream(
+      (async function* () {
+        for (let i = 0; i < 9; i++) yield Buffer.alloc(1024 * 1024, i);
+      })(),
+    );
+    expect(await hashStream(store.read('data/pub/big.bin'))).toEqual(expected);
+    expect(expected.size).toBe(9 * 1024 * 1024);
+  });
+
+  it('refuses store paths that could leave data/', async () => {
+    const store = open();
+    for (const bad of [
+      'pub/a',
+      'data',
+      'data/',
+      'data/pub/../../x',
+      'data//a',
+      'data/./a',
+      '/data/a',
+      'data/a\\b',
+    ]) {
+      await expect(store.stage(bad), bad).rejects.toThrow(/safe store path/);
+      await expect(store.remove(bad), bad).rejects.toThrow(/safe store path/);
+    }
+  });
+
+  it('fails clearly when a folder has the file name', async () => {
+    const store = open();
+    await put(store, 'data/pub/dir/child', 'x');
+    const staged = await store.stage('data/pub/dir');
+    await staged.write(Buffer.from('y'));
+    await expect(staged.commit()).rejects.toThrow(/folder has that name/);
+    expect(tmpFiles()).toEqual([]);
+  });
+});
+
+describe('BackupStore crash safety', () => {
+  it('a crash while writing leaves the final path untouched; cleanTemp removes the leftover', async () => {
+    const store = open();
+    await put(store, 'data/pub/doc', 'committed');
+    const staged = await store.stage('data/pub/doc');
+    await staged.write(Buffer.from('half a downl'));
+    // The process dies here: the StagedFile is never committed nor aborted.
+    expect(await readFile(join(keyDir, 'data/pub/doc'), 'utf8')).toBe('committed');
+    expect(tmpFiles()).toHaveLength(1);
+
+    const restarted = open();
+    expect(await restarted.cleanTemp()).toBe(1);
+    expect(tmpFiles()).toEqual([]);
+    expect(await restarted.listData()).toEqual([{ storePath: 'data/pub/doc', size: 9 }]);
+    expect(await restarted.cleanTemp()).toBe(0);
+  });
+
+  it('a failure between keeping the version and the rename leaves the old file in place', async () => {
+    const real = fsDriver(keyDir);
+    let failRename = false;
+    const operator = new Proxy(real.operator, {
+      get(target, prop, receiver) {
+        if (prop === 'rename' && failRename) return async () => Promise.reject(new Error('simulated crash'));
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Operator;
+    const driver: StoreDriver = { ...real, operator };
+    const store = new BackupStore(driver, { now: () => clock.now });
+    await put(store, 'data/pub/x', 'old');
+    failRename = true;
+    await expect(put(store, 'data/pub/x', 'new')).rejects.toThrow('simulated crash');
+    expect(await readFile(join(keyDir, 'data/pub/x'), 'utf8')).toBe('old');
+    expect(tmpFiles()).toEqual([]);
+    // The version kept before the failure is a full copy too.
+    expect(await readFile(join(keyDir, 'versions/pub/x~2024-05-06_07-08-09.010'), 'utf8')).toBe('old');
+  });
+
+  it('a failed write makes commit reject and removes the temp file', async () => {
+    const real = fsDriver(keyDir);
+    const operator = new Proxy(real.operator, {
+      get(target, prop, receiver) {
+        if (prop === 'writer') {
+          return async (path: string) => {
+            const writer = await target.writer(path);
+            return {
+              write: async () => Promise.reject(new Error('disk full')),
+              close: () => writer.close(),
+            };
+          };
+        }
+        const value = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Operator;
+    const store = new BackupStore({ ...real, operator });
+    await put(open(), 'data/pub/x', 'old');
+    const staged = await store.stage('data/pub/x');
+    await expect(staged.write(Buffer.from('a'))).rejects.toThrow('disk full');
+    await expect(staged.write(Buffer.from('b'))).rejects.toThrow('disk full');
+    await expect(staged.commit()).rejects.toThrow('disk full');
+    await staged.abort();
+    expect(tmpFiles()).toEqual([]);
+    expect(await readFile(join(keyDir, 'data/pub/x'), 'utf8')).toBe('old');
+  });
+
+  it('fsyncs the temp file and the folders it touched', async () => {
+    const real = fsDriver(keyDir);
+    const calls: string[] = [];
+    const driver: StoreDriver = {
+      operator: real.operator,
+      syncFile: async (p) => {
+        calls.push(`file ${p.startsWith('tmp/') ? 'tmp/…' : p}`);
+        await real.syncFile(p);
+      },
+      syncDir: async (p) => {
+        calls.push(`dir ${p}`);
+        await real.syncDir(p);
+      },
+      keepCopy: async (from, to) => {
+        calls.push(`keep ${from} ${to}`);
+        await real.keepCopy(from, to);
+      },
+    };
+    const store = new BackupStore(driver, { now: () => clock.now });
+    await put(store, 'data/pub/a/f', '1');
+    expect(calls).toEqual(['file tmp/…', 'dir data/pub/a', 'dir data/pub', 'dir data', 'dir ']);
+    calls.length = 0;
+    await put(store, 'data/pub/a/f', '2');
+    expect(calls).toEqual([
+      'file tmp/…',
+      'keep data/pub/a/f versions/pub/a/f~2024-05-06_07-08-09.010',
+      'dir versions/pub/a',
+      'dir versions/pub',
+      'dir versions',
+      'dir ',
+      'dir data/pub/a',
+    ]);
+  });
+});
+
+describe('BackupStore remove, stat, list', () => {
+  it('remove moves the file to versions/ and never deletes', async () => {
+    const store = open();
+    await put(store, 'data/pub/gone.txt', 'bye');
+    const version = await store.remove('data/pub/gone.txt');
+    expect(version).toBe('versions/pub/gone.txt~2024-05-06_07-08-09.010');
+    expect(existsSync(join(keyDir, 'data/pub/gone.txt'))).toBe(false);
+    expect(await readFile(join(keyDir, version as string), 'utf8')).toBe('bye');
+    expect(await store.remove('data/pub/gone.txt')).toBeUndefined();
+    expect(await store.stat('data/pub/gone.txt')).toBeUndefined();
+  });
+
+  it('remove after an overwrite at the same millisecond picks a free name', async () => {
+    const store = open();
+    await put(store, 'data/pub/f', 'v1');
+    await put(store, 'data/pub/f', 'v2');
+    expect(await store.remove('data/pub/f')).toBe('versions/pub/f~2024-05-06_07-08-09.010-2');
+  });
+
+  it('stat of a folder or a missing file is undefined', async () => {
+    const store = open();
+    await put(store, 'data/pub/a/b', 'x');
+    expect(await store.stat('data/pub/a')).toBeUndefined();
+    expect(await store.stat('data/pub/nope')).toBeUndefined();
+  });
+
+  it('listData lists files under data/ only, with sizes, sorted', async () => {
+    const store = open();
+    expect(await store.listData()).toEqual([]);
+    await put(store, 'data/pub/z', '12345');
+    await put(store, 'data/pub/a/naïve café %252e', '1');
+    await put(store, 'data/pub/a/b/c', '');
+    await put(store, 'data/pub/z', 'overwritten');
+    await mkdir(join(keyDir, 'data/pub/empty-dir'), { recursive: true });
+    await writeFile(join(keyDir, 'tmp-outside'), 'x');
+    expect(await store.listData()).toEqual([
+      { storePath: 'data/pub/a/b/c', size: 0 },
+      { storePath: 'data/pub/a/naïve café %252e', size: 1 },
+      { storePath: 'data/pub/z', size: 11 },
+    ]);
+  });
+
+  it('read of a missing file rejects', async () => {
+    const store = open();
+    await expect(readAll(store, 'data/pub/missing')).rejects.toThrow(/NotFound/);
+  });
+});
