@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerAdd } from './commands/add.js';
 import { registerCheckKey } from './commands/check-key.js';
 import { registerConfig } from './commands/config.js';
+import { registerDemo } from './commands/demo.js';
 import { registerList } from './commands/list.js';
 import { registerReindex } from './commands/reindex.js';
 import { registerRemove } from './commands/remove.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerCheckKey(program, context);
   registerConfig(program, context);
   registerTestnet(program, context);
+  registerDemo(program, context);
   return program;
 }
 

@@ -107,7 +107,9 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
         watchers = this.startWatchers(wake, signal);
       }
     }, this.options.relocateIntervalMs ?? 3_600_000);
-    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (!signal.aborted) {
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    }
     clearInterval(poll);
     clearInterval(relocate);
     for (const timer of pending.values()) clearTimeout(timer);

@@ -11,7 +11,7 @@ export interface DemoUser {
   bytes: number;
 }
 
-interface DemoFile {
+export interface DemoFile {
   path: string;
   body: Uint8Array;
   contentType: string;
@@ -39,7 +39,7 @@ const PEOPLE = [
  * fixed seeds, so the demo pubkys are the same on every run.
  */
 export async function seedDemo(testnet: Testnet): Promise<DemoUser[]> {
-  const keypairs = PEOPLE.map((_, i) => Keypair.fromSecret(seedBytes(`pubky-backup demo user ${i}`, 32)));
+  const keypairs = PEOPLE.map((_, i) => demoKeypair(i));
   const users: DemoUser[] = [];
   for (const [i, person] of PEOPLE.entries()) {
     const keypair = keypairs[i] as Keypair;
@@ -60,20 +60,32 @@ async function publishUser(testnet: Testnet, keypair: Keypair, files: DemoFile[]
   const { homeserver, relay } = testnet;
   await putToRelay(relay.url, SignedPacket.build(keypair, [pubkyRecord(homeserver.publicKey)]));
   const z32 = keypair.publicKey.z32;
-  // Re-running the demo on a kept testnet signs in instead of signing up again.
-  const route = homeserver.state.users.has(z32) ? '/session' : '/signup';
+  const cookie = await demoSession(testnet, keypair);
+  for (const file of files) await demoPut(testnet, z32, cookie, file);
+}
+
+/** The demo user number `index` (0 = Alice): keys derive from fixed seeds. */
+export function demoKeypair(index: number): Keypair {
+  return Keypair.fromSecret(seedBytes(`pubky-backup demo user ${index}`, 32));
+}
+
+/** Signs a demo user in (or up, the first time); returns the session cookie. */
+export async function demoSession(testnet: Testnet, keypair: Keypair): Promise<string> {
+  const { homeserver } = testnet;
+  const route = homeserver.state.users.has(keypair.publicKey.z32) ? '/session' : '/signup';
   const response = await fetch(`${homeserver.url}${route}`, { method: 'POST', body: signAuthToken(keypair) });
   if (!response.ok) throw new Error(`demo ${route} failed: ${response.status} ${await response.text()}`);
-  const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-  for (const file of files) {
-    const url = `${homeserver.url}${file.path.split('/').map(encodeURIComponent).join('/')}`;
-    const response = await fetch(url, {
-      method: 'PUT',
-      headers: { 'pubky-host': z32, cookie, 'content-type': file.contentType },
-      body: file.body,
-    });
-    if (response.status !== 201) throw new Error(`demo PUT ${file.path} failed: ${response.status}`);
-  }
+  return (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+}
+
+export async function demoPut(testnet: Testnet, user: string, cookie: string, file: DemoFile): Promise<void> {
+  const url = `${testnet.homeserver.url}${file.path.split('/').map(encodeURIComponent).join('/')}`;
+  const response = await fetch(url, {
+    method: 'PUT',
+    headers: { 'pubky-host': user, cookie, 'content-type': file.contentType },
+    body: file.body,
+  });
+  if (response.status !== 201) throw new Error(`demo PUT ${file.path} failed: ${response.status}`);
 }
 
 function demoFiles(

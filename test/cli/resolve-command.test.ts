@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,25 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/index.js';
 import { pubkyRecord, putToRelay, SignedPacket } from '../../src/pkdns/index.js';
 import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
+import { runCli } from '../helpers/cli.js';
 import { deadRelayUrl } from '../helpers/fake-relay.js';
 
-const BIN = join(import.meta.dirname, '../../dist/cli/main.js');
-
-/** Runs the CLI asynchronously (the testnet serves from this same process). */
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, PUBKY_RELAYS: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = runCli;
 
 let testnet: Testnet;
 let user: Keypair;

@@ -68,3 +68,22 @@ describe('pubky-backup testnet', () => {
     expect(stderr).toContain(`port ${port} is already in use`);
   });
 });
+
+describe('pubky-backup demo', () => {
+  it('runs the offline demo end to end: testnet, demo users, backup, live update', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { existsSync } = await import('node:fs');
+    const { runCli } = await import('../helpers/cli.js');
+    const dataDir = await mkdtemp(join(tmpdir(), 'pubky-demo-test-'));
+    const result = await runCli(['--json', '--data-dir', dataDir, 'demo']);
+    expect(result.code).toBe(0);
+    const summary = JSON.parse(result.stdout);
+    expect(summary.users).toHaveLength(3);
+    expect(summary.liveLatencyMs).toBeTypeOf('number');
+    for (const user of summary.users) {
+      expect(existsSync(join(dataDir, 'keys', user.pubky, 'data/pub/pubky.app/profile.json'))).toBe(true);
+    }
+    expect(result.stderr).toContain('5. live: a new post');
+  });
+});

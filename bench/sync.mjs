@@ -1,0 +1,729 @@
+// Sync benchmark: initial backup throughput against curl, our peak memory, and live latency.
+//
+//   npm run bench                      (= npm run build && node bench/sync.mjs)
+//   node bench/sync.mjs --files 500    (quick run)
+//
+// Options: --files N (default 10000), --concurrency N (downloads, ours and curl's; default 8),
+// --live N (live PUTs, default 200), --profile DIR (CPU profile of our sync child into DIR),
+// --keep (leave the temp folder), --no-write (don't rewrite BENCHMARKS.md).
+//
+// Everything runs on 127.0.0.1: the testnet in one child process (bench/testnet-server.mjs), our
+// sync in another (bench/sync-child.mjs), curl as a third. Results are ratios against curl in the
+// same run, never absolute thresholds.
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createBLAKE3 } from 'hash-wasm';
+import { signAuthToken } from '../dist/homeserver/auth-token.js';
+import { Keypair } from '../dist/identity/index.js';
+import { KeyLayout } from '../dist/store/index.js';
+import { writeKeyConfig } from '../dist/sync/index.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = dirname(HERE);
+const MIN_SIZE = 1_000;
+const MAX_SIZE = 1_000_000;
+const SEED_CONCURRENCY = 16;
+const LIVE_INTERVAL_MS = 50; // ~20 PUTs per second
+const LIVE_TIMEOUT_MS = 15_000;
+const GOAL_RATIO = 1.25;
+const GOAL_RSS_MB = 250;
+const GOAL_P95_MS = 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+function parseArgs(argv) {
+  const options = { files: 10_000, concurrency: 8, live: 200, profile: undefined, keep: false, write: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${arg} needs a value`);
+      return next;
+    };
+    const count = (name, min) => {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}`);
+      return n;
+    };
+    if (arg === '--files') options.files = count('--files', 1);
+    else if (arg === '--concurrency') options.concurrency = count('--concurrency', 1);
+    else if (arg === '--live') options.live = count('--live', 0);
+    else if (arg === '--profile') options.profile = value();
+    else if (arg === '--keep') options.keep = true;
+    else if (arg === '--no-write') options.write = false;
+    else throw new Error(`unknown option ${arg}`);
+  }
+  return options;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes and clean-up
+
+const children = new Set();
+let tempRoot;
+let cleaning;
+
+function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // Forked children leave by themselves when their IPC channel closes.
+  if (child.connected) child.disconnect();
+  else child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGTERM'), 2500);
+  const hard = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+  clearTimeout(hard);
+}
+
+function cleanup(keep) {
+  cleaning ??= (async () => {
+    await Promise.all([...children].map((child) => stopChild(child).catch(() => {})));
+    if (tempRoot && !keep) await rm(tempRoot, { recursive: true, force: true }).catch(() => {});
+    else if (tempRoot) log(`kept ${tempRoot}`);
+  })();
+  return cleaning;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`\n${signal}: cleaning up`);
+    cleanup(false).finally(() => process.exit(130));
+  });
+}
+
+function log(text) {
+  process.stderr.write(`${text}\n`);
+}
+
+/** Next IPC message of `type` from a forked child (rejects on an `error` message or exit). */
+function nextMessage(child, type, timeoutMs = 3_600_000) {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message) => {
+      if (message.type === type) done(resolve, message);
+      else if (message.type === 'error') done(reject, new Error(`child failed: ${message.message}`));
+    };
+    const onExit = (code, signal) =>
+      done(reject, new Error(`child exited (${code ?? signal}) before ${type}`));
+    const timer = setTimeout(() => done(reject, new Error(`no ${type} within ${timeoutMs} ms`)), timeoutMs);
+    const done = (settle, value) => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      settle(value);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+async function startServer(dataDir) {
+  const child = track(
+    fork(join(HERE, 'testnet-server.mjs'), [dataDir], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }),
+  );
+  const lines = createInterface({ input: child.stdout });
+  const first = await new Promise((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`testnet server exited (${code}) before it was ready`)));
+  });
+  lines.close();
+  child.stdout.resume();
+  return { child, ...JSON.parse(first) };
+}
+
+/** Our sync child; under `/usr/bin/time -v` when that exists (a second opinion on peak RSS). */
+function startSyncChild(backupDir, z32, options, timeFile) {
+  const nodeFlags = options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : [];
+  const script = join(HERE, 'sync-child.mjs');
+  const args = [backupDir, z32, String(options.concurrency)];
+  const useTime = existsSync('/usr/bin/time');
+  const child = useTime
+    ? fork(script, args, {
+        execPath: '/usr/bin/time',
+        execArgv: ['-v', '-o', timeFile, process.execPath, ...nodeFlags],
+      })
+    : fork(script, args, { execArgv: nodeFlags });
+  child.on('message', (message) => {
+    if (message.type === 'progress' && !child.quiet) {
+      log(`  ours: ${message.done}/${message.total} files, ${mb(message.bytes)} MB`);
+    }
+  });
+  return { child: track(child), useTime };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data set
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** N files, sizes log-uniform in [1 kB, 1 MB], 100 per folder; some names need percent-encoding. */
+function planFiles(count) {
+  const random = prng(0x5eed);
+  const files = [];
+  for (let i = 0; i < count; i++) {
+    const size = Math.round(Math.exp(Math.log(MIN_SIZE) + random() * Math.log(MAX_SIZE / MIN_SIZE)));
+    const dir = `d${String(Math.floor(i / 100)).padStart(3, '0')}`;
+    const name = i % 97 === 13 ? `naïve café #${i} 100%.bin` : `f${String(i).padStart(5, '0')}.bin`;
+    files.push({ index: i, path: `/pub/bench/${dir}/${name}`, size });
+  }
+  return files;
+}
+
+/** 1 MB + 64 kB of pseudo-random bytes (xorshift32, fixed seed): file bodies are windows of it. */
+const POOL_BYTES = (() => {
+  const words = new Uint32Array((MAX_SIZE + 65_536) / 4);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return new Uint8Array(words.buffer);
+})();
+
+/** Body of file i: a window of a pseudo-random pool, stamped with i so every file differs. */
+function bodyOf(file) {
+  const body = Buffer.allocUnsafe(file.size);
+  const offset = (file.index * 7919) % 65_536;
+  body.set(POOL_BYTES.subarray(offset, offset + file.size));
+  body.writeUInt32LE(file.index, 0);
+  return body;
+}
+
+function encodePath(path) {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+async function blake3(bytes) {
+  const hasher = await createBLAKE3();
+  hasher.init();
+  hasher.update(bytes);
+  return Buffer.from(hasher.digest('binary')).toString('base64');
+}
+
+async function signup(server) {
+  const keypair = Keypair.random();
+  const response = await fetch(`${server.homeserver}/signup`, {
+    method: 'POST',
+    headers: { 'pubky-host': server.homeserverKey },
+    body: signAuthToken(keypair),
+  });
+  if (response.status !== 200) throw new Error(`signup: ${response.status} ${await response.text()}`);
+  const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  return { z32: keypair.publicKey.z32, cookie };
+}
+
+async function put(server, user, path, body) {
+  const response = await fetch(`${server.homeserver}${encodePath(path)}`, {
+    method: 'PUT',
+    headers: { 'pubky-host': user.z32, cookie: user.cookie },
+    body,
+  });
+  await response.arrayBuffer();
+  if (response.status !== 201) throw new Error(`PUT ${path}: ${response.status}`);
+}
+
+async function seed(server, user, files, spotChecks) {
+  const hashes = new Map();
+  let next = 0;
+  let done = 0;
+  let lastLog = performance.now();
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++];
+      const body = bodyOf(file);
+      if (spotChecks.has(file.index)) hashes.set(file.index, await blake3(body));
+      await put(server, user, file.path, body);
+      done++;
+      if (performance.now() - lastLog > 2000) {
+        lastLog = performance.now();
+        log(`  seeded ${done}/${files.length}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SEED_CONCURRENCY, files.length) }, worker));
+  return hashes;
+}
+
+/** Indexes to check byte by byte: first, last, smallest, largest, an encoded name, a few more. */
+function pickSpotChecks(files) {
+  const bySize = [...files].sort((a, b) => a.size - b.size);
+  const picks = new Set([0, files.length - 1, bySize[0].index, bySize.at(-1).index]);
+  const encoded = files.find((f) => f.path.includes(' '));
+  if (encoded) picks.add(encoded.index);
+  const random = prng(7);
+  while (picks.size < Math.min(10, files.length)) picks.add(Math.floor(random() * files.length));
+  return picks;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+function flushDisks() {
+  // Dirty pages from the previous phase must not slow the next one's writes (or fsyncs).
+  try {
+    execFileSync('sync');
+  } catch {}
+}
+
+function curlQuote(text) {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+async function runCurl(server, user, files, outDir, configFile, concurrency) {
+  const lines = [];
+  for (const file of files) {
+    lines.push(`url = ${curlQuote(`${server.homeserver}${encodePath(file.path)}`)}`);
+    lines.push(`output = ${curlQuote(join(outDir, ...file.path.split('/')))}`);
+  }
+  await writeFile(configFile, `${lines.join('\n')}\n`);
+  const args = [
+    '--parallel',
+    '--parallel-max',
+    String(concurrency),
+    '-s',
+    '-S',
+    '--no-progress-meter',
+    '--fail',
+    '--create-dirs',
+    '-H',
+    `pubky-host: ${user.z32}`,
+    '-K',
+    configFile,
+  ];
+  flushDisks();
+  const start = performance.now();
+  const child = track(spawn('curl', args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? s)));
+  const ms = performance.now() - start;
+  if (code !== 0) throw new Error(`curl exited with ${code}`);
+  return { ms };
+}
+
+async function runOurs(server, user, backupDir, options, timeFile) {
+  const layout = new KeyLayout(backupDir, user.z32);
+  await mkdir(layout.stateDir, { recursive: true });
+  await writeKeyConfig(layout.keyConfigFile, {
+    pubky: user.z32,
+    addedAt: new Date().toISOString(),
+    homeserverUrl: server.homeserver,
+  });
+  const sync = startSyncChild(backupDir, user.z32, options, timeFile);
+  const ready = await nextMessage(sync.child, 'ready', 60_000);
+  flushDisks();
+  const start = performance.now();
+  sync.child.send({ cmd: 'sync' });
+  const synced = await nextMessage(sync.child, 'synced');
+  const ms = performance.now() - start;
+  if (synced.errors.length > 0) throw new Error(`our sync failed: ${synced.errors.join('; ')}`);
+  return { ms, ready, synced, sync, layout };
+}
+
+/** Every file under `dir`: relative path (with `/`) → size. */
+async function walk(dir) {
+  const result = new Map();
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath ?? entry.path, entry.name);
+    result.set(relative(dir, full).split(sep).join('/'), (await stat(full)).size);
+  }
+  return result;
+}
+
+async function verifyCopy(label, dir, files, hashes) {
+  const found = await walk(dir);
+  let bytes = 0;
+  for (const size of found.values()) bytes += size;
+  const problems = [];
+  for (const file of files) {
+    const size = found.get(file.path.slice(1));
+    if (size === undefined) problems.push(`${file.path} missing`);
+    else if (size !== file.size) problems.push(`${file.path} has ${size} bytes, not ${file.size}`);
+  }
+  for (const [index, expected] of hashes) {
+    const file = files[index];
+    const actual = await blake3(
+      await readFile(join(dir, ...file.path.split('/'))).catch(() => Buffer.alloc(0)),
+    );
+    if (actual !== expected) problems.push(`${file.path}: BLAKE3 ${actual} ≠ ${expected}`);
+  }
+  if (problems.length > 0) {
+    log(`${label}: ${problems.length} problems, first: ${problems.slice(0, 5).join('; ')}`);
+  }
+  return { count: found.size, bytes, problems: problems.length };
+}
+
+async function spotCompare(curlDir, oursDir, files, picks) {
+  let equal = 0;
+  for (const index of picks) {
+    const parts = files[index].path.split('/');
+    const [a, b] = await Promise.all([readFile(join(curlDir, ...parts)), readFile(join(oursDir, ...parts))]);
+    if (a.equals(b)) equal++;
+  }
+  return equal;
+}
+
+async function measureLive(server, user, sync, layout, count) {
+  const dataDir = join(layout.keyDir, 'data');
+  const waitFor = (path, size, timeoutMs = LIVE_TIMEOUT_MS) =>
+    new Promise((resolve) => {
+      const file = join(dataDir, ...path.split('/'));
+      const started = performance.now();
+      const timer = setInterval(() => {
+        let found;
+        try {
+          found = statSync(file).size === size;
+        } catch {}
+        if (found) {
+          clearInterval(timer);
+          resolve(performance.now());
+        } else if (performance.now() - started > timeoutMs) {
+          clearInterval(timer);
+          resolve(undefined);
+        }
+      }, 5);
+    });
+  const bodyFor = (i) => Buffer.from(`live file ${i} `.repeat(20 + (i % 50)));
+
+  sync.child.quiet = true; // live catch-ups report progress too: not worth a line each
+  sync.child.send({ cmd: 'live' });
+  await nextMessage(sync.child, 'live-started', 60_000);
+  // Warm up: the first file may come through run()'s initial catch-up; the second is live.
+  for (let i = 0; i < 2; i++) {
+    const path = `/pub/bench-live/warmup-${i}.txt`;
+    const body = bodyFor(i);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await put(server, user, path, body);
+    if ((await waitFor(path, body.length, 30_000)) === undefined) {
+      throw new Error('live mode did not pick up the warm-up file within 30 s');
+    }
+  }
+
+  const latencies = [];
+  let missed = 0;
+  const pending = [];
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = start + i * LIVE_INTERVAL_MS;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    const path = `/pub/bench-live/${String(i).padStart(4, '0')}.txt`;
+    const body = bodyFor(i);
+    await put(server, user, path, body);
+    const created = performance.now();
+    pending.push(
+      waitFor(path, body.length).then((seen) => {
+        if (seen === undefined) missed++;
+        else latencies.push(seen - created);
+      }),
+    );
+  }
+  await Promise.all(pending);
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
+  return {
+    count,
+    missed,
+    rate: count / seconds,
+    p50: pct(50),
+    p95: pct(95),
+    max: latencies.at(-1),
+    mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
+  };
+}
+
+function readTimeFile(file) {
+  return readFile(file, 'utf8')
+    .then((text) => {
+      const match = /Maximum resident set size \(kbytes\): (\d+)/.exec(text);
+      return match ? Number(match[1]) : undefined;
+    })
+    .catch(() => undefined);
+}
+
+async function serverPeakRssKB(pid) {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /VmHWM:\s+(\d+) kB/.exec(status);
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const mb = (bytes) => (bytes / 1e6).toFixed(1);
+const secs = (ms) => (ms / 1000).toFixed(2);
+const verdict = (ok) => (ok ? '✅' : '❌');
+
+function machineFacts() {
+  const curl = (() => {
+    try {
+      return execFileSync('curl', ['--version'], { encoding: 'utf8' })
+        .split('\n')[0]
+        .split(' ')
+        .slice(0, 2)
+        .join(' ');
+    } catch {
+      return 'curl ?';
+    }
+  })();
+  return {
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    ramGiB: (os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    curl,
+  };
+}
+
+function table(r) {
+  const rows = [
+    ['Files (total size)', `${r.files} (${mb(r.totalBytes)} MB)`, '', ''],
+    ['curl, 8 parallel: time', `${secs(r.curl.ms)} s`, '', 'baseline'],
+    ['curl: throughput', `${(r.totalBytes / 1e6 / (r.curl.ms / 1000)).toFixed(1)} MB/s`, '', ''],
+    ['ours, downloadConcurrency 8: time', `${secs(r.ours.ms)} s`, '', ''],
+    ['ours: throughput', `${(r.totalBytes / 1e6 / (r.ours.ms / 1000)).toFixed(1)} MB/s`, '', ''],
+    [
+      '**ratio ours / curl (time)**',
+      `**${r.ratio.toFixed(2)}**`,
+      `≤ ${GOAL_RATIO}`,
+      verdict(r.ratio <= GOAL_RATIO),
+    ],
+    [
+      '**our peak RSS (initial sync)**',
+      `**${(r.ours.maxRssKB / 1024).toFixed(0)} MB**`,
+      `< ${GOAL_RSS_MB} MB`,
+      verdict(r.ours.maxRssKB / 1024 < GOAL_RSS_MB),
+    ],
+    [
+      'copies complete (count, bytes, spot BLAKE3)',
+      `curl ${r.curlCheck.count} files / ${r.curlCheck.bytes} B; ours ${r.oursCheck.count} / ${r.oursCheck.bytes} B; ${r.spotEqual}/${r.spotTotal} spot files identical`,
+      'equal',
+      verdict(r.complete),
+    ],
+  ];
+  if (r.live) {
+    rows.push(
+      [
+        `live latency, ${r.live.count} PUTs at ${r.live.rate.toFixed(1)}/s: p50`,
+        `${r.live.p50?.toFixed(0)} ms`,
+        '',
+        '',
+      ],
+      [
+        '**live latency p95**',
+        `**${r.live.p95?.toFixed(0)} ms**`,
+        `< ${GOAL_P95_MS} ms`,
+        verdict(r.live.p95 < GOAL_P95_MS && r.live.missed === 0),
+      ],
+      ['live latency max (missed)', `${r.live.max?.toFixed(0)} ms (${r.live.missed} missed)`, '', ''],
+    );
+  }
+  return [
+    '| measure | result | goal | |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+function details(r) {
+  const s = r.ours.sampledPeakKB;
+  return [
+    `- our sync child: ${r.ours.cpuUserMs} ms user + ${r.ours.cpuSystemMs} ms system CPU during the initial sync ` +
+      `(${(((r.ours.cpuUserMs + r.ours.cpuSystemMs) / r.ours.ms) * 100).toFixed(0)} % of one core); ` +
+      `sampled peaks: heap used ${(s.heapUsed / 1024).toFixed(0)} MB, external ${(s.external / 1024).toFixed(0)} MB, ` +
+      `array buffers ${(s.arrayBuffers / 1024).toFixed(0)} MB; RSS right after start ${(r.ours.startRssKB / 1024).toFixed(0)} MB`,
+    r.ours.timeRssKB !== undefined
+      ? `- /usr/bin/time -v maximum RSS of the sync child over its whole life (initial sync + live phase): ${(r.ours.timeRssKB / 1024).toFixed(0)} MB`
+      : '- /usr/bin/time not available: RSS from getrusage only',
+    r.live
+      ? `- RSS peak after the live phase (getrusage): ${(r.live.maxRssKB / 1024).toFixed(0)} MB`
+      : undefined,
+    r.serverRssKB !== undefined
+      ? `- homeserver child peak RSS: ${(r.serverRssKB / 1024).toFixed(0)} MB`
+      : undefined,
+    `- our sync's own timer (syncOnce only, inside the child): ${secs(r.ours.childMs)} s; seeding took ${secs(r.seedMs)} s`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+const METHOD = `Method: one run of \`bench/sync.mjs\`. A testnet (pkarr relay + homeserver emulator, folder storage in a temp directory) runs in its own child process. One user is signed up and seeded over HTTP with N files (16 PUTs in flight) whose sizes are log-uniform between 1 kB and 1 MB from a fixed seed (100 files per folder; every 97th name has a space, accents, \`#\` and \`%\`, so it must be percent-encoded). \`sync\` is run before each timed phase so earlier dirty pages do not slow it. Baseline: one \`curl --parallel --parallel-max 8 --fail --create-dirs -H 'pubky-host: …' -K <config>\` fetching exactly the same URLs into a temp folder (no fsync). Ours: a fresh backup folder with the key pinned to the homeserver URL, \`SyncManager.open({ downloadConcurrency: 8 })\` and one \`syncOnce()\` in a child process (timed from the parent around the IPC round trip; process start and open are excluded, curl's process start is included). Each is timed with \`performance.now()\`; both copies are then checked file by file (every expected path present with the right size, totals equal) and spot-checked by BLAKE3 against the seeded bytes, plus byte-equal between the two copies. Peak RSS is \`process.resourceUsage().maxRSS\` of the sync child right after the initial sync (and \`/usr/bin/time -v\` over its whole life when available). Live: the same child then runs \`manager.run(signal)\` (live \`/events-stream\`); after two warm-up files, the parent PUTs small files one at a time every ${LIVE_INTERVAL_MS} ms and polls \`fs.stat\` every 5 ms for \`keys/<z32>/data/pub/…\` with the full size, measuring from the PUT's 201 to the file's appearance. All traffic is on 127.0.0.1; client and server share this machine's CPUs.`;
+
+async function writeReport(r, options, facts) {
+  const file = join(ROOT, 'BENCHMARKS.md');
+  const marker = '<!-- notes: everything below this line is kept when the bench rewrites the file -->';
+  let notes = '';
+  try {
+    const old = await readFile(file, 'utf8');
+    const at = old.indexOf(marker);
+    if (at !== -1) notes = old.slice(at + marker.length);
+  } catch {}
+  const command =
+    options.files === 10_000
+      ? '`npm run bench` (= `--files 10000`)'
+      : `\`node bench/sync.mjs --files ${options.files}\``;
+  const text = `# Benchmarks
+
+Generated by \`bench/sync.mjs\`; rerun with \`npm run bench\` (quick: \`node bench/sync.mjs --files 500\`).
+
+## Sync: initial backup vs curl, memory, live latency
+
+- Date: ${new Date().toISOString()}
+- Machine: ${facts.nproc} CPUs (\`nproc\`), ${facts.cpu}, ${facts.ramGiB} GiB RAM, ${facts.os}
+- Node ${facts.node}, ${facts.curl}
+- Command: ${command}, --concurrency ${options.concurrency}, --live ${options.live}
+
+${table(r)}
+
+${details(r)}
+
+${METHOD}
+
+${marker}${notes || '\n'}`;
+  await writeFile(file, text);
+  return file;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const facts = machineFacts();
+  tempRoot = await mkdtemp(join(os.tmpdir(), 'pubky-bench-'));
+  const serverDir = join(tempRoot, 'server');
+  const curlDir = join(tempRoot, 'curl');
+  const backupDir = join(tempRoot, 'backup');
+  const timeFile = join(tempRoot, 'time.txt');
+  await Promise.all([mkdir(curlDir), mkdir(backupDir)]);
+  if (options.profile) await mkdir(options.profile, { recursive: true });
+
+  const server = await startServer(serverDir);
+  log(`testnet: ${server.homeserver} (pid ${server.pid}), temp ${tempRoot}`);
+  const user = await signup(server);
+  const files = planFiles(options.files);
+  const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+  log(
+    `seeding ${files.length} files, ${mb(totalBytes)} MB (${totalBytes} bytes), sizes 1 kB – 1 MB log-uniform`,
+  );
+  const picks = pickSpotChecks(files);
+  const seedStart = performance.now();
+  const hashes = await seed(server, user, files, picks);
+  const seedMs = performance.now() - seedStart;
+  log(`seeded in ${secs(seedMs)} s`);
+
+  log(`curl: ${files.length} GETs, --parallel-max ${options.concurrency}`);
+  const curl = await runCurl(server, user, files, curlDir, join(tempRoot, 'curl.cfg'), options.concurrency);
+  log(`  curl: ${secs(curl.ms)} s`);
+
+  log(`ours: syncOnce, downloadConcurrency ${options.concurrency}`);
+  const ours = await runOurs(server, user, backupDir, options, timeFile);
+  log(`  ours: ${secs(ours.ms)} s, peak RSS ${(ours.synced.maxRssKB / 1024).toFixed(0)} MB`);
+
+  const oursData = join(ours.layout.keyDir, 'data');
+  const [curlCheck, oursCheck] = await Promise.all([
+    verifyCopy('curl', curlDir, files, hashes),
+    verifyCopy('ours', oursData, files, hashes),
+  ]);
+  const spotEqual = await spotCompare(curlDir, oursData, files, picks);
+  const complete =
+    curlCheck.problems === 0 &&
+    oursCheck.problems === 0 &&
+    curlCheck.count === files.length &&
+    oursCheck.count === files.length &&
+    curlCheck.bytes === totalBytes &&
+    oursCheck.bytes === totalBytes &&
+    spotEqual === picks.size;
+
+  let live;
+  if (options.live > 0) {
+    log(`live: ${options.live} PUTs, one every ${LIVE_INTERVAL_MS} ms`);
+    live = await measureLive(server, user, ours.sync, ours.layout, options.live);
+    log(
+      `  live: p50 ${live.p50?.toFixed(0)} ms, p95 ${live.p95?.toFixed(0)} ms, max ${live.max?.toFixed(0)} ms`,
+    );
+  }
+  const serverRssKB = await serverPeakRssKB(server.pid);
+  ours.sync.child.send({ cmd: 'stop' });
+  const stopped = await nextMessage(ours.sync.child, 'stopped', 30_000);
+  if (live) live.maxRssKB = stopped.maxRssKB;
+  await new Promise((resolve) => {
+    if (ours.sync.child.exitCode !== null) resolve();
+    else ours.sync.child.once('exit', resolve);
+  });
+  const timeRssKB = ours.sync.useTime ? await readTimeFile(timeFile) : undefined;
+
+  const result = {
+    files: files.length,
+    totalBytes,
+    seedMs,
+    curl,
+    ours: {
+      ms: ours.ms,
+      childMs: ours.synced.ms,
+      maxRssKB: ours.synced.maxRssKB,
+      startRssKB: ours.ready.maxRssKB,
+      sampledPeakKB: ours.synced.sampledPeakKB,
+      cpuUserMs: ours.synced.cpuUserMs - ours.ready.cpuUserMs,
+      cpuSystemMs: ours.synced.cpuSystemMs - ours.ready.cpuSystemMs,
+      timeRssKB,
+      report: ours.synced.results[0],
+    },
+    ratio: ours.ms / curl.ms,
+    curlCheck,
+    oursCheck,
+    spotEqual,
+    spotTotal: picks.size,
+    complete,
+    live,
+    serverRssKB,
+  };
+
+  const markdown = table(result);
+  console.log(`\n${markdown}\n\n${details(result)}\n`);
+  if (options.write) log(`wrote ${await writeReport(result, options, facts)}`);
+  if (!complete) process.exitCode = 1;
+  return options;
+}
+
+let keep = false;
+try {
+  keep = parseArgs(process.argv.slice(2)).keep;
+  await main();
+} catch (error) {
+  log(`bench failed: ${error instanceof Error ? error.stack : error}`);
+  process.exitCode = 1;
+} finally {
+  await cleanup(keep);
+}
