@@ -57,18 +57,16 @@ export function registerDemo(program: Command, context: CliContext): void {
         const alice = users[0] as (typeof users)[number];
         const latency = await writeAndWait(testnet, dataDir);
         say(`5. live: a new post by ${alice.name} reached the backup ${latency} ms after it was written`);
-        context
-          .output()
-          .result(
-            {
-              dataDir,
-              relay: testnet.relay.url,
-              homeserver: testnet.homeserver.url,
-              users,
-              liveLatencyMs: latency,
-            },
-            `demo backup in ${dataDir}\ntry: ls -R ${join(dataDir, 'keys', alice.pubky, 'data', 'pub')}`,
-          );
+        context.output().result(
+          {
+            dataDir,
+            relay: testnet.relay.url,
+            homeserver: testnet.homeserver.url,
+            users,
+            liveLatencyMs: latency,
+          },
+          `demo backup in ${dataDir}\ntry: ls -R ${join(dataDir, 'keys', alice.pubky, 'data', 'pub')}`,
+        );
         if (options.keep) {
           say('live sync keeps running; press Ctrl-C to stop');
           process.once('SIGINT', () => stop.abort());
