@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/index.js';
 import { PubkyParseError, RecoveryFileError } from '../identity/index.js';
 import { PkdnsError } from '../pkdns/index.js';
+import { SnapshotError } from '../snapshot/index.js';
 import { AlreadyRunningError } from '../util/instance-lock.js';
 
 /** Exit codes of every command: the CLI contract in the README. */
@@ -44,7 +45,8 @@ export function reportError(output: Output, error: unknown): number {
     error instanceof PubkyParseError ||
     error instanceof RecoveryFileError ||
     error instanceof CliError ||
-    error instanceof PkdnsError
+    error instanceof PkdnsError ||
+    error instanceof SnapshotError
   ) {
     output.error(error.code, error.message);
   } else if (error instanceof ConfigError) {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAdd } from './commands/add.js';
 import { registerCheckKey } from './commands/check-key.js';
@@ -9,15 +8,12 @@ import { registerReindex } from './commands/reindex.js';
 import { registerRemove } from './commands/remove.js';
 import { registerResolve } from './commands/resolve.js';
 import { registerResume } from './commands/resume.js';
+import { registerSnapshot } from './commands/snapshot.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerTestnet } from './commands/testnet.js';
 import { createContext } from './context.js';
-
-export function toolVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  return String(pkg.version);
-}
+import { toolVersion } from './tool-version.js';
 
 export function buildProgram(): Command {
   const program = new Command('pubky-backup')
@@ -37,6 +33,7 @@ export function buildProgram(): Command {
   registerStatus(program, context);
   registerResume(program, context);
   registerReindex(program, context);
+  registerSnapshot(program, context);
   registerResolve(program, context);
   registerCheckKey(program, context);
   registerConfig(program, context);

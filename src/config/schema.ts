@@ -9,6 +9,17 @@ export const ConfigSchema = z.strictObject({
   downloadConcurrency: z.number().int().min(1).max(64).default(8),
   /** pkarr relays used for PKDNS; empty means the built-in public relays. */
   relays: z.array(z.url({ protocol: /^https?$/ })).default([]),
+  /** Scheduled snapshots, made by the running `sync` process. */
+  snapshots: z
+    .strictObject({
+      every: z.enum(['off', 'hourly', 'daily', 'weekly']).default('off'),
+      /** Retention applied after each scheduled snapshot (restic `forget` rules); unset = keep all. */
+      keepLast: z.number().int().min(1).optional(),
+      keepDaily: z.number().int().min(1).optional(),
+      keepWeekly: z.number().int().min(1).optional(),
+      keepMonthly: z.number().int().min(1).optional(),
+    })
+    .default({ every: 'off' }),
   daemon: z
     .strictObject({
       /** Port of the local control API and dashboard (127.0.0.1 only); 0 picks a free port. */

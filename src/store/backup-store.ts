@@ -90,8 +90,12 @@ export class BackupStore {
     }
   }
 
-  /** Streams a file in 256 KiB chunks. */
+  /** Streams a file of the key folder (`data/…`, a version, a snapshot's staging) in 256 KiB chunks. */
   async *read(storePath: string): AsyncIterable<Uint8Array> {
+    if (this.driver.openRead) {
+      yield* this.driver.openRead(storePath);
+      return;
+    }
     const reader = await this.op.reader(storePath);
     for (;;) {
       const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
@@ -103,6 +107,9 @@ export class BackupStore {
 
   /** Every file under `data/`, sorted by store path. */
   async listData(): Promise<Array<{ storePath: string; size: number }>> {
+    if (this.driver.listFiles) {
+      return (await this.driver.listFiles(DATA_PREFIX)).map((f) => ({ storePath: f.path, size: f.size }));
+    }
     // OpenDAL 0.49 lists the whole tree at once, folders included (`…/`), with sizes left at 0.
     const entries = await this.op.list(`${DATA_PREFIX}/`, { recursive: true });
     const files = entries.map((entry) => entry.path()).filter((path) => !path.endsWith('/'));
@@ -119,6 +126,21 @@ export class BackupStore {
     };
     await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, files.length) }, worker));
     return result;
+  }
+
+  /**
+   * Gives every data file a second name under `prefix/` (hard links on fs: instant, no copy), so a
+   * snapshot can read a frozen tree while sync keeps replacing files by rename. Returns the files.
+   */
+  async linkDataTo(prefix: string): Promise<Array<{ storePath: string; size: number }>> {
+    const files = await this.listData();
+    for (const file of files) await this.driver.keepCopy(file.storePath, `${prefix}/${file.storePath}`);
+    return files;
+  }
+
+  /** Removes a whole folder of the key folder (e.g. a snapshot's staging). */
+  async removeTree(prefix: string): Promise<void> {
+    await this.op.removeAll(`${prefix.replace(/\/+$/, '')}/`);
   }
 
   /** Removes what a crash left in `tmp/`; call before staging anything. Returns how many files went. */

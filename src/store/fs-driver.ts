@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { copyFile, link, mkdir, open } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operator } from 'opendal';
 import { fsyncDir } from '../util/atomic-file.js';
@@ -13,12 +13,24 @@ import type { StoreDriver } from './driver.js';
 export function fsDriver(keyDir: string): StoreDriver {
   const operator = new Operator('fs', { root: keyDir });
   const abs = (path: string) => (path === '' ? keyDir : join(keyDir, ...path.split('/')));
+  const madeDirs = new Set<string>();
   return {
     operator,
     syncFile: (path) => syncFile(abs(path)),
     syncDir: (path) => fsyncDir(abs(path)),
+    openRead: (path) => createReadStream(abs(path), { highWaterMark: 256 * 1024 }),
+    async listFiles(prefix) {
+      const files: Array<{ path: string; size: number }> = [];
+      await walk(abs(prefix), prefix, files);
+      return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    },
     async keepCopy(from, to) {
-      await mkdir(dirname(abs(to)), { recursive: true });
+      // Many copies land in the same few folders (snapshot staging): create each folder once.
+      const folder = dirname(abs(to));
+      if (!madeDirs.has(folder)) {
+        await mkdir(folder, { recursive: true });
+        madeDirs.add(folder);
+      }
       try {
         await link(abs(from), abs(to));
       } catch (error) {
@@ -38,5 +50,21 @@ async function syncFile(file: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** Files (not folders or links) below `dir`, as `/`-joined paths starting with `prefix`. */
+async function walk(dir: string, prefix: string, out: Array<{ path: string; size: number }>): Promise<void> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  for (const entry of entries) {
+    const path = `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) await walk(join(dir, entry.name), path, out);
+    else if (entry.isFile()) out.push({ path, size: (await lstat(join(dir, entry.name))).size });
   }
 }

@@ -23,3 +23,4 @@ export {
   MAX_SEGMENT_BYTES,
   unescapeSegment,
 } from './safe-path.js';
+export { acquireWriteLock } from './write-lock.js';

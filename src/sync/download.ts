@@ -1,6 +1,6 @@
-import { createBLAKE3 } from 'hash-wasm';
 import { type HomeserverClient, HomeserverError } from '../homeserver/index.js';
 import type { BackupStore, IndexEntry } from '../store/index.js';
+import { newBlake3 } from '../util/blake3.js';
 import { IMMEDIATE_ATTEMPTS, MAX_INLINE_RETRY_AFTER_MS, sleep } from './retry-policy.js';
 
 export interface DownloadRequest {
@@ -82,8 +82,7 @@ async function downloadOnce(
     return { kind: 'unchanged', blake3: known.blake3, etag: response.etag ?? known.etag };
   }
   const expected = response.etag ?? request.contentHash;
-  const hasher = await createBLAKE3();
-  hasher.init();
+  const hasher = await newBlake3();
   const staged = await store.stage(request.storePath);
   let size = 0;
   try {
@@ -92,7 +91,7 @@ async function downloadOnce(
       size += chunk.length;
       await staged.write(chunk);
     }
-    const blake3 = Buffer.from(hasher.digest('binary')).toString('base64');
+    const blake3 = hasher.digest();
     if (expected !== undefined && blake3 !== expected) {
       throw new IntegrityError(
         `${request.path}: the homeserver sent bytes whose BLAKE3 (${blake3}) differs from the hash it announced ` +

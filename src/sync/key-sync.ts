@@ -3,10 +3,12 @@ import { mkdir } from 'node:fs/promises';
 import type PQueue from 'p-queue';
 import { type FeedEvent, type HomeserverClient, HomeserverError } from '../homeserver/index.js';
 import {
+  acquireWriteLock,
   appendActivity,
   type BackupStore,
   FileIndex,
   KeyLayout,
+  type RetryItem,
   RetryQueue,
   readCursor,
   writeCursor,
@@ -232,10 +234,26 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       this.setStatus({ state: 'paused', reason: pausedReason(paused), deletes, files: this.index.size });
       return 'paused';
     }
+    // Snapshots freeze the file list under this lock: a batch is never half in a snapshot.
+    const release = await acquireWriteLock(this.layout.stateDir, { signal });
+    try {
+      await this.writeBatch(plan.changes, cursor, report, signal);
+    } finally {
+      await release();
+    }
+    return 'applied';
+  }
+
+  private async writeBatch(
+    changes: PlannedChange[],
+    cursor: string,
+    report: SyncReport,
+    signal?: AbortSignal,
+  ) {
     const progress = this.progress;
-    progress.total += plan.changes.length;
+    progress.total += changes.length;
     await Promise.all(
-      plan.changes.map(async (change) => {
+      changes.map(async (change) => {
         if (change.type === 'DEL') await this.applyDelete(change, report);
         else await this.options.downloads.add(() => this.applyPut(change, cursor, report, signal));
         progress.done++;
@@ -248,7 +266,6 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     await this.retry.save();
     await writeCursor(this.layout.cursorFile, cursor);
     this.cursorValue = cursor;
-    return 'applied';
   }
 
   private async applyPut(change: PlannedChange, cursor: string, report: SyncReport, signal?: AbortSignal) {
@@ -328,6 +345,15 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   private async retryDue(report: SyncReport, signal?: AbortSignal) {
     const due = this.retry.due(this.now());
     if (due.length === 0) return;
+    const release = await acquireWriteLock(this.layout.stateDir, { signal });
+    try {
+      await this.retryItems(due, report, signal);
+    } finally {
+      await release();
+    }
+  }
+
+  private async retryItems(due: RetryItem[], report: SyncReport, signal?: AbortSignal) {
     await Promise.all(
       due.map((item) =>
         this.options.downloads.add(async () => {

@@ -8,8 +8,6 @@ import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
 import { runCli } from '../helpers/cli.js';
 import { deadRelayUrl } from '../helpers/fake-relay.js';
 
-const run = runCli;
-
 let testnet: Testnet;
 let user: Keypair;
 let dataDir: string;
@@ -21,17 +19,28 @@ beforeAll(async () => {
 });
 afterAll(() => testnet.close());
 
+/**
+ * `pubky-backup [--json] --data-dir <dataDir> --relay <relay> <--no-dht | --dht-bootstrap …> resolve <target>`,
+ * with this file's testnet relay and the DHT off unless `dhtBootstrap` nodes are given.
+ */
+function resolve(target: string, options: { json?: boolean; relay?: string; dhtBootstrap?: string[] } = {}) {
+  return runCli([
+    ...(options.json ? ['--json'] : []),
+    '--data-dir',
+    dataDir,
+    '--relay',
+    options.relay ?? testnet.relay.url,
+    ...(options.dhtBootstrap
+      ? options.dhtBootstrap.flatMap((node) => ['--dht-bootstrap', node])
+      : ['--no-dht']),
+    'resolve',
+    target,
+  ]);
+}
+
 describe('pubky-backup resolve', () => {
   it('prints the homeserver, its endpoint and the source', async () => {
-    const result = await run([
-      '--data-dir',
-      dataDir,
-      '--relay',
-      testnet.relay.url,
-      '--no-dht',
-      'resolve',
-      `pk:${user.publicKey.z32}`,
-    ]);
+    const result = await resolve(`pk:${user.publicKey.z32}`);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`homeserver  ${testnet.homeserver.publicKey.z32}`);
@@ -41,17 +50,7 @@ describe('pubky-backup resolve', () => {
 
   it('--json, and an added key’s resolution is kept in keys/<z32>/state/homeserver.json', async () => {
     await mkdir(join(dataDir, 'keys', user.publicKey.z32), { recursive: true });
-    const args = [
-      '--json',
-      '--data-dir',
-      dataDir,
-      '--relay',
-      testnet.relay.url,
-      '--no-dht',
-      'resolve',
-      user.publicKey.z32,
-    ];
-    const result = await run(args);
+    const result = await resolve(user.publicKey.z32, { json: true });
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout);
     expect(json).toMatchObject({
@@ -66,16 +65,7 @@ describe('pubky-backup resolve', () => {
     );
     expect(saved.homeserver).toBe(testnet.homeserver.publicKey.z32);
     // Offline afterwards: the relay is unreachable, the cached answer still works.
-    const offline = await run([
-      '--json',
-      '--data-dir',
-      dataDir,
-      '--relay',
-      await deadRelayUrl(),
-      '--no-dht',
-      'resolve',
-      user.publicKey.z32,
-    ]);
+    const offline = await resolve(user.publicKey.z32, { json: true, relay: await deadRelayUrl() });
     expect(JSON.parse(offline.stdout)).toMatchObject({
       source: 'cache',
       homeserver: testnet.homeserver.publicKey.z32,
@@ -84,15 +74,7 @@ describe('pubky-backup resolve', () => {
 
   it('a pubky with no packet: exit 2 and which sources were tried', async () => {
     const nobody = Keypair.random().publicKey.z32;
-    const result = await run([
-      '--data-dir',
-      dataDir,
-      '--relay',
-      testnet.relay.url,
-      '--no-dht',
-      'resolve',
-      nobody,
-    ]);
+    const result = await resolve(nobody);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`No pkarr packet found for ${nobody}`);
     expect(result.stderr).toContain(`relay ${testnet.relay.url} (no packet)`);
@@ -104,16 +86,7 @@ describe('pubky-backup resolve', () => {
       testnet.relay.url,
       SignedPacket.build(keypair, [{ name: '.', ttl: 300, type: 'A', data: '127.0.0.1' }]),
     );
-    const result = await run([
-      '--json',
-      '--data-dir',
-      dataDir,
-      '--relay',
-      testnet.relay.url,
-      '--no-dht',
-      'resolve',
-      keypair.publicKey.z32,
-    ]);
+    const result = await resolve(keypair.publicKey.z32, { json: true });
     expect(result.code).toBe(2);
     expect(JSON.parse(result.stdout).error).toMatchObject({ code: 'NO_PUBKY_RECORD' });
   });
@@ -129,17 +102,11 @@ describe('pubky-backup resolve through the DHT', () => {
       const dhtUser = Keypair.random();
       await publisher.put(SignedPacket.build(dhtUser, [pubkyRecord(testnet.homeserver.publicKey)]));
       await publisher.put(testnet.relay.packets.get(testnet.homeserver.publicKey.z32) as SignedPacket);
-      const bootstrap = network.bootstrap.flatMap((node) => ['--dht-bootstrap', node]);
-      const result = await run([
-        '--json',
-        '--data-dir',
-        dataDir,
-        '--relay',
-        await deadRelayUrl(),
-        ...bootstrap,
-        'resolve',
-        dhtUser.publicKey.z32,
-      ]);
+      const result = await resolve(dhtUser.publicKey.z32, {
+        json: true,
+        relay: await deadRelayUrl(),
+        dhtBootstrap: network.bootstrap,
+      });
       expect(result.stderr).toBe('');
       expect(JSON.parse(result.stdout)).toMatchObject({
         source: 'dht',

@@ -11,21 +11,12 @@ import {
   saveConfig,
   withField,
 } from '../../src/config/index.js';
+import { caught } from '../helpers/errors.js';
 
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pubky-backup-config-'));
 });
-
-async function configRejection(promise: Promise<unknown>): Promise<ConfigError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config.json', () => {
   it('a missing file means defaults, and nothing is written', async () => {
@@ -47,7 +38,7 @@ describe('config.json', () => {
   it('corrupt JSON names the file and is never overwritten', async () => {
     const file = configPath(dir);
     await writeFile(file, '{"syncIntervalSeconds": 30,');
-    const error = await configRejection(loadConfig(dir));
+    const error = await caught(loadConfig(dir), ConfigError);
     expect(error.message).toContain(file);
     expect(error.message).toContain('not valid JSON');
     expect(error.field).toBeUndefined();
@@ -64,7 +55,7 @@ describe('config.json', () => {
   ])('an invalid value names the field: %j', async (content, field, reason) => {
     const file = configPath(dir);
     await writeFile(file, JSON.stringify(content));
-    const error = await configRejection(loadConfig(dir));
+    const error = await caught(loadConfig(dir), ConfigError);
     expect(error.field).toBe(field);
     expect(error.message).toContain(file);
     expect(error.message).toContain(`"${field}"`);
@@ -74,7 +65,7 @@ describe('config.json', () => {
 
   it('a top level that is not an object is reported', async () => {
     await writeFile(configPath(dir), '[1,2]');
-    expect((await configRejection(loadConfig(dir))).message).toContain('top level');
+    expect((await caught(loadConfig(dir), ConfigError)).message).toContain('top level');
   });
 
   it('withField sets a dotted field and validates it', () => {

@@ -1,4 +1,5 @@
 import { createBLAKE3 } from 'hash-wasm';
+import { afterEach, beforeEach } from 'vitest';
 import { signAuthToken } from '../../src/homeserver/auth-token.js';
 import { Keypair } from '../../src/identity/index.js';
 import { Homeserver, type HomeserverOptions } from '../../src/testnet/homeserver/index.js';
@@ -12,6 +13,29 @@ export interface TestUser {
 /** Starts a homeserver emulator on a free port; close it in afterEach/afterAll. */
 export function startHomeserver(options: HomeserverOptions = {}): Promise<Homeserver> {
   return Homeserver.start(options);
+}
+
+/**
+ * A fresh homeserver emulator before each test, handed to `ready` (which signs users up, puts
+ * files and keeps what the tests use). After each test it is closed, and so is every homeserver
+ * the test started through the returned `start` (to restart with other options).
+ */
+export function homeserverFixture(ready: (hs: Homeserver) => Promise<void> | void): {
+  start(options?: HomeserverOptions): Promise<Homeserver>;
+} {
+  const started: Homeserver[] = [];
+  const start = async (options?: HomeserverOptions) => {
+    const hs = await startHomeserver(options);
+    started.push(hs);
+    return hs;
+  };
+  beforeEach(async () => {
+    await ready(await start());
+  });
+  afterEach(async () => {
+    for (const hs of started.splice(0)) await hs.close();
+  });
+  return { start };
 }
 
 export async function signup(

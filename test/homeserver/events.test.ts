@@ -1,27 +1,24 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type FeedEvent,
-  HomeserverClient,
+  type HomeserverClient,
   HomeserverError,
   isMissingRoute,
   type Session,
 } from '../../src/homeserver/index.js';
 import { Keypair } from '../../src/identity/index.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
-import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
+import { caught } from '../helpers/errors.js';
 import { blake3Base64 } from '../helpers/homeserver.js';
+import { collect, homeserverClientFixture } from '../helpers/homeserver-client.js';
 
-let testnet: Testnet;
 let hs: Homeserver;
 let client: HomeserverClient;
 let alice: Session;
 let bob: Session;
 const text = (value: string) => new TextEncoder().encode(value);
 
-beforeEach(async () => {
-  testnet = await startTestnet({ relayPort: 0, homeserverPort: 0 });
-  hs = testnet.homeserver;
-  client = new HomeserverClient({ baseUrl: hs.url });
+homeserverClientFixture({ inTestnet: true }, async (fixture) => {
+  ({ hs, client } = fixture);
   alice = await client.signup(Keypair.random());
   bob = await client.signup(Keypair.random());
   await client.put(alice, '/pub/app/1.txt', text('one')); // event 1
@@ -29,23 +26,6 @@ beforeEach(async () => {
   await client.put(alice, '/pub/other/naïve café.txt', text('two')); // event 3
   await client.delete(alice, '/pub/app/1.txt'); // event 4
 });
-afterEach(() => testnet.close());
-
-async function collect(events: AsyncIterable<FeedEvent>): Promise<FeedEvent[]> {
-  const out: FeedEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
-async function failure(run: () => Promise<unknown>): Promise<HomeserverError> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof HomeserverError) return error;
-    throw error;
-  }
-  throw new Error('expected a HomeserverError');
-}
 
 describe('eventsPage', () => {
   it('pages the homeserver-wide feed with string cursors; an empty page has no cursor', async () => {
@@ -80,13 +60,13 @@ describe('eventsPage', () => {
     await expect(client.eventsPage('1.5', 10)).rejects.toThrow(RangeError);
     await expect(client.eventsPage('0', 1001)).rejects.toThrow(RangeError);
     hs.faults.add({ route: 'events', times: 1, fault: { kind: 'rate-limit', retryAfterSeconds: 7 } });
-    const error = await failure(() => client.eventsPage('0', 10));
+    const error = await caught(() => client.eventsPage('0', 10), HomeserverError);
     expect(error).toMatchObject({ kind: 'rate-limited', status: 429, retryAfterMs: 7000 });
   });
 
   it('an unknown verb in the feed is a protocol error, not a skipped line', async () => {
     hs.injectEvent({ type: 'MOVE' as 'PUT', owner: alice.user, uri: `pubky://${alice.user}/pub/x` });
-    const error = await failure(() => client.eventsPage('4', 10));
+    const error = await caught(() => client.eventsPage('4', 10), HomeserverError);
     expect(error.kind).toBe('protocol');
   });
 });
@@ -167,7 +147,7 @@ describe('eventsStream', () => {
     const next = stream.next();
     await new Promise((resolve) => setTimeout(resolve, 100));
     await hs.close();
-    const error = await failure(() => next);
+    const error = await caught(() => next, HomeserverError);
     expect(error.kind).toBe('network');
   });
 
@@ -180,8 +160,9 @@ describe('eventsStream', () => {
 
   it('an unknown user is not-found, and not a missing route', async () => {
     const stranger = Keypair.random().publicKey.z32;
-    const error = await failure(() =>
-      collect(client.eventsStream({ users: [{ user: stranger, cursor: '0' }] })),
+    const error = await caught(
+      () => collect(client.eventsStream({ users: [{ user: stranger, cursor: '0' }] })),
+      HomeserverError,
     );
     expect(error).toMatchObject({ kind: 'not-found', status: 404, missingRoute: false });
     expect(error.body).toBe('Not Found'); // what real homeservers answer, too
@@ -190,8 +171,9 @@ describe('eventsStream', () => {
 
   it('a homeserver without /events-stream is a missing route, thrown before any event', async () => {
     hs.faults.add({ route: 'events-stream', fault: { kind: 'status', status: 404, body: 'Not Found' } });
-    const error = await failure(() =>
-      client.eventsStream({ users: [{ user: alice.user, cursor: '0' }] }).next(),
+    const error = await caught(
+      () => client.eventsStream({ users: [{ user: alice.user, cursor: '0' }] }).next(),
+      HomeserverError,
     );
     expect(error).toMatchObject({ kind: 'not-found', status: 404, body: 'Not Found', missingRoute: true });
     expect(isMissingRoute(error)).toBe(true);
@@ -205,8 +187,9 @@ describe('eventsStream', () => {
       times: 1,
       fault: { kind: 'status', status: 404, body: 'Not Found' },
     });
-    const error = await failure(() =>
-      client.eventsStream({ users: [{ user: alice.user, cursor: '0' }] }).next(),
+    const error = await caught(
+      () => client.eventsStream({ users: [{ user: alice.user, cursor: '0' }] }).next(),
+      HomeserverError,
     );
     expect(error.missingRoute).toBe(false);
     expect(isMissingRoute(error)).toBe(false);
@@ -215,9 +198,13 @@ describe('eventsStream', () => {
   it('other failures: 503 server, reset network, bad arguments RangeError', async () => {
     const users = [{ user: alice.user, cursor: '0' }];
     hs.faults.add({ route: 'events-stream', times: 1, fault: { kind: 'status', status: 503 } });
-    expect((await failure(() => collect(client.eventsStream({ users })))).kind).toBe('server');
+    expect((await caught(() => collect(client.eventsStream({ users })), HomeserverError)).kind).toBe(
+      'server',
+    );
     hs.faults.add({ route: 'events-stream', times: 1, fault: { kind: 'reset' } });
-    expect((await failure(() => collect(client.eventsStream({ users })))).kind).toBe('network');
+    expect((await caught(() => collect(client.eventsStream({ users })), HomeserverError)).kind).toBe(
+      'network',
+    );
     await expect(collect(client.eventsStream({ users: [] }))).rejects.toThrow(RangeError);
     await expect(
       collect(client.eventsStream({ users: [{ user: alice.user, cursor: 'x' }] })),

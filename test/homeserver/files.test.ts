@@ -1,38 +1,28 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HomeserverClient, HomeserverError, type Session } from '../../src/homeserver/index.js';
 import { Keypair } from '../../src/identity/index.js';
 import { Homeserver } from '../../src/testnet/homeserver/index.js';
+import { caught } from '../helpers/errors.js';
 import { blake3Base64 } from '../helpers/homeserver.js';
+import { homeserverClientFixture } from '../helpers/homeserver-client.js';
 
 let hs: Homeserver;
 let client: HomeserverClient;
 let user: Session;
 const BIG = new Uint8Array(5 * 1024 * 1024).map((_, i) => (i * 7) % 251);
 
-beforeEach(async () => {
-  hs = await Homeserver.start();
-  client = new HomeserverClient({ baseUrl: hs.url });
+homeserverClientFixture({}, async (fixture) => {
+  ({ hs, client } = fixture);
   user = await client.signup(Keypair.random());
   await client.put(user, '/pub/big.bin', BIG, { contentType: 'application/x-test' });
 });
-afterEach(() => hs.close());
 
 async function readAll(body: AsyncIterable<Uint8Array>): Promise<{ bytes: Buffer; chunks: number }> {
   const parts: Uint8Array[] = [];
   for await (const chunk of body) parts.push(chunk);
   return { bytes: Buffer.concat(parts), chunks: parts.length };
-}
-
-async function failure(run: () => Promise<unknown>): Promise<HomeserverError> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof HomeserverError) return error;
-    throw error;
-  }
-  throw new Error('expected a HomeserverError');
 }
 
 describe('get', () => {
@@ -65,45 +55,51 @@ describe('get', () => {
       size: BIG.length,
       contentType: 'application/x-test',
     });
-    expect((await failure(() => client.head(user.user, '/pub/none'))).kind).toBe('not-found');
+    expect((await caught(() => client.head(user.user, '/pub/none'), HomeserverError)).kind).toBe('not-found');
   });
 
   it('maps each fault to its error kind', async () => {
     const get = () => client.get(user.user, '/pub/big.bin');
     hs.faults.add({ route: 'read', times: 1, fault: { kind: 'status', status: 503, body: 'maintenance' } });
-    const server = await failure(get);
+    const server = await caught(get, HomeserverError);
     expect(server).toMatchObject({ kind: 'server', status: 503, body: 'maintenance' });
     expect(server.message).toBe(`Homeserver ${hs.url} answered 503 for GET /pub/big.bin: maintenance`);
 
     hs.faults.add({ route: 'read', times: 1, fault: { kind: 'rate-limit', retryAfterSeconds: 7 } });
-    expect(await failure(get)).toMatchObject({ kind: 'rate-limited', status: 429, retryAfterMs: 7000 });
+    expect(await caught(get, HomeserverError)).toMatchObject({
+      kind: 'rate-limited',
+      status: 429,
+      retryAfterMs: 7000,
+    });
 
     hs.faults.add({ route: 'read', times: 1, fault: { kind: 'reset' } });
-    expect((await failure(get)).kind).toBe('network');
+    expect((await caught(get, HomeserverError)).kind).toBe('network');
 
     hs.faults.add({ route: 'read', times: 1, fault: { kind: 'drop' } });
-    expect(await failure(get)).toMatchObject({ kind: 'not-found', status: 404 });
+    expect(await caught(get, HomeserverError)).toMatchObject({ kind: 'not-found', status: 404 });
 
     hs.faults.add({ route: 'read', times: 1, fault: { kind: 'truncate', afterBytes: 100_000 } });
     const truncated = await get();
     expect(truncated.size).toBe(BIG.length);
-    expect((await failure(() => readAll(truncated.body))).kind).toBe('network');
+    expect((await caught(() => readAll(truncated.body), HomeserverError)).kind).toBe('network');
 
     const fine = await get();
     expect((await readAll(fine.body)).bytes.length).toBe(BIG.length);
   });
 
   it('a missing file is not-found; an unknown user too', async () => {
-    expect((await failure(() => client.get(user.user, '/pub/nothing'))).kind).toBe('not-found');
-    expect((await failure(() => client.get(Keypair.random().publicKey.z32, '/pub/big.bin'))).kind).toBe(
+    expect((await caught(() => client.get(user.user, '/pub/nothing'), HomeserverError)).kind).toBe(
       'not-found',
     );
+    expect(
+      (await caught(() => client.get(Keypair.random().publicKey.z32, '/pub/big.bin'), HomeserverError)).kind,
+    ).toBe('not-found');
   });
 
   it('timeouts and aborts', async () => {
     const slow = new HomeserverClient({ baseUrl: hs.url, requestTimeoutMs: 200 });
     hs.faults.add({ route: 'read', times: 1, fault: { kind: 'latency', ms: 1000 } });
-    const timedOut = await failure(() => slow.get(user.user, '/pub/big.bin'));
+    const timedOut = await caught(() => slow.get(user.user, '/pub/big.bin'), HomeserverError);
     expect(timedOut.kind).toBe('network');
     expect(timedOut.message).toContain('within 0.2 s');
 
@@ -111,14 +107,19 @@ describe('get', () => {
     hs.faults.add({ route: 'read', times: 1, fault: { kind: 'latency', ms: 1000 } });
     setTimeout(() => controller.abort(), 50);
     expect(
-      (await failure(() => client.get(user.user, '/pub/big.bin', { signal: controller.signal }))).kind,
+      (
+        await caught(
+          () => client.get(user.user, '/pub/big.bin', { signal: controller.signal }),
+          HomeserverError,
+        )
+      ).kind,
     ).toBe('aborted');
 
     const during = new AbortController();
     const response = await client.get(user.user, '/pub/big.bin', { signal: during.signal });
-    const failed = failure(async () => {
+    const failed = caught(async () => {
       for await (const _ of response.body) during.abort();
-    });
+    }, HomeserverError);
     expect((await failed).kind).toBe('aborted');
   });
 
@@ -126,7 +127,10 @@ describe('get', () => {
     const closed = await Homeserver.start();
     const url = closed.url;
     await closed.close();
-    const error = await failure(() => new HomeserverClient({ baseUrl: url }).get(user.user, '/pub/x'));
+    const error = await caught(
+      () => new HomeserverClient({ baseUrl: url }).get(user.user, '/pub/x'),
+      HomeserverError,
+    );
     expect(error.kind).toBe('network');
     expect(error.message).toContain('ECONNREFUSED');
   });
@@ -143,7 +147,7 @@ describe('idle timeout on bodies', () => {
       const { port } = server.address() as AddressInfo;
       const slow = new HomeserverClient({ baseUrl: `http://127.0.0.1:${port}`, requestTimeoutMs: 300 });
       const response = await slow.get(user.user, '/pub/stall');
-      const error = await failure(() => readAll(response.body));
+      const error = await caught(() => readAll(response.body), HomeserverError);
       expect(error.kind).toBe('network');
       expect(error.message).toContain('sent no data for 0.3 s');
     } finally {

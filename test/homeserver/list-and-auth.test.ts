@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HomeserverClient, HomeserverError, type Session } from '../../src/homeserver/index.js';
+import { describe, expect, it } from 'vitest';
+import { type HomeserverClient, HomeserverError, type Session } from '../../src/homeserver/index.js';
 import { Keypair } from '../../src/identity/index.js';
-import { Homeserver } from '../../src/testnet/homeserver/index.js';
+import type { Homeserver } from '../../src/testnet/homeserver/index.js';
+import { caught } from '../helpers/errors.js';
+import { collect, homeserverClientFixture } from '../helpers/homeserver-client.js';
 
 let hs: Homeserver;
 let client: HomeserverClient;
@@ -10,9 +12,8 @@ const FILES = 1234;
 const bytes = (value: string) => new TextEncoder().encode(value);
 const name = (i: number) => `/pub/many/${String(i).padStart(4, '0')}.txt`;
 
-beforeAll(async () => {
-  hs = await Homeserver.start();
-  client = new HomeserverClient({ baseUrl: hs.url });
+homeserverClientFixture({ once: true }, async (fixture) => {
+  ({ hs, client } = fixture);
   user = await client.signup(Keypair.random());
   for (let i = 0; i < FILES; i += 50) {
     await Promise.all(
@@ -24,23 +25,6 @@ beforeAll(async () => {
   await client.put(user, '/pub/many/sub/deep/x', bytes('x'));
   await client.put(user, '/pub/many/sub/y', bytes('y'));
 });
-afterAll(() => hs.close());
-
-async function collect(paths: AsyncIterable<string>): Promise<string[]> {
-  const out: string[] = [];
-  for await (const path of paths) out.push(path);
-  return out;
-}
-
-async function failure(run: () => Promise<unknown>): Promise<HomeserverError> {
-  try {
-    await run();
-  } catch (error) {
-    if (error instanceof HomeserverError) return error;
-    throw error;
-  }
-  throw new Error('expected a HomeserverError');
-}
 
 describe('list', () => {
   it('pages through more than 1000 entries (default page size 1000)', async () => {
@@ -84,7 +68,9 @@ describe('list', () => {
     expect(await collect(client.list(user.user, '/pub/nothing-here/'))).toEqual([]);
     expect(await collect(client.list(Keypair.random().publicKey.z32, '/pub/'))).toEqual([]);
     hs.faults.add({ route: 'list', times: 1, fault: { kind: 'status', status: 500 } });
-    expect((await failure(() => collect(client.list(user.user, '/pub/many/')))).kind).toBe('server');
+    expect((await caught(() => collect(client.list(user.user, '/pub/many/')), HomeserverError)).kind).toBe(
+      'server',
+    );
     await expect(collect(client.list(user.user, '/pub/many'))).rejects.toThrow(RangeError);
   });
 });
@@ -95,7 +81,7 @@ describe('auth and writes', () => {
     const session = await client.signup(keypair);
     expect(session.user).toBe(keypair.publicKey.z32);
     expect(session.cookie).toMatch(new RegExp(`^${session.user}=[^;\\s]+$`));
-    const again = await failure(() => client.signup(keypair));
+    const again = await caught(() => client.signup(keypair), HomeserverError);
     expect(again).toMatchObject({ kind: 'client', status: 409, body: 'User already exists' });
   });
 
@@ -107,13 +93,13 @@ describe('auth and writes', () => {
     expect(second.cookie).not.toBe(first.cookie);
     await client.put(second, '/pub/signed-in', bytes('ok'));
     expect((await client.head(second.user, '/pub/signed-in')).size).toBe(2);
-    expect((await failure(() => client.signin(Keypair.random()))).kind).toBe('not-found');
+    expect((await caught(() => client.signin(Keypair.random()), HomeserverError)).kind).toBe('not-found');
   });
 
   it('signup with a token when the homeserver requires one', async () => {
     hs.setSignupMode('token');
     try {
-      expect(await failure(() => client.signup(Keypair.random()))).toMatchObject({
+      expect(await caught(() => client.signup(Keypair.random()), HomeserverError)).toMatchObject({
         kind: 'client',
         status: 400,
       });
@@ -136,17 +122,21 @@ describe('auth and writes', () => {
     }
     expect((await client.head(user.user, '/pub/w/streamed.bin')).contentType).toBe('application/x-s');
     await client.delete(user, '/pub/w/streamed.bin');
-    expect((await failure(() => client.head(user.user, '/pub/w/streamed.bin'))).kind).toBe('not-found');
-    expect((await failure(() => client.delete(user, '/pub/w/streamed.bin'))).kind).toBe('not-found');
+    expect((await caught(() => client.head(user.user, '/pub/w/streamed.bin'), HomeserverError)).kind).toBe(
+      'not-found',
+    );
+    expect((await caught(() => client.delete(user, '/pub/w/streamed.bin'), HomeserverError)).kind).toBe(
+      'not-found',
+    );
   });
 
   it('writes without a valid session, or outside /pub/, are auth errors', async () => {
     const forged: Session = { user: user.user, cookie: `${user.user}=forged` };
-    expect(await failure(() => client.put(forged, '/pub/x', bytes('x')))).toMatchObject({
+    expect(await caught(() => client.put(forged, '/pub/x', bytes('x')), HomeserverError)).toMatchObject({
       kind: 'auth',
       status: 401,
     });
-    expect(await failure(() => client.put(user, '/priv/x', bytes('x')))).toMatchObject({
+    expect(await caught(() => client.put(user, '/priv/x', bytes('x')), HomeserverError)).toMatchObject({
       kind: 'auth',
       status: 403,
     });

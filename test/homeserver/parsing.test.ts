@@ -10,18 +10,10 @@ import {
   parseRetryAfter,
   parseSseEvent,
 } from '../../src/homeserver/index.js';
+import { thrown } from '../helpers/errors.js';
 
 const KEY = 'o1gg96ewuojmopcjbz8895478wdtxtzzuxnfjjz8o8e77csa1ngo';
 const HASH = 'r0NJufX5oaagQE3qNtzJSZvLJcmtwRK3zJqTyuQfMmI=';
-
-function kindOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return error instanceof HomeserverError ? error.kind : `not a HomeserverError: ${error}`;
-  }
-  return undefined;
-}
 
 describe('parseFeedLine', () => {
   it('splits at the first space only and keeps the decoded path verbatim', () => {
@@ -42,16 +34,20 @@ describe('parseFeedLine', () => {
   });
 
   it('throws a protocol error for unknown verbs and non-pubky URIs', () => {
-    expect(kindOf(() => parseFeedLine(`PATCH pubky://${KEY}/pub/x`))).toBe('protocol');
-    expect(kindOf(() => parseFeedLine('PUT https://example.com/pub/x'))).toBe('protocol');
-    expect(kindOf(() => parseFeedLine(''))).toBe('protocol');
+    expect(thrown(() => parseFeedLine(`PATCH pubky://${KEY}/pub/x`), HomeserverError).kind).toBe('protocol');
+    expect(thrown(() => parseFeedLine('PUT https://example.com/pub/x'), HomeserverError).kind).toBe(
+      'protocol',
+    );
+    expect(thrown(() => parseFeedLine(''), HomeserverError).kind).toBe('protocol');
   });
 
   it('reads cursor lines as decimal strings, beyond 2^53', () => {
     expect(parseFeedCursor('cursor: 18446744073709551615')).toBe('18446744073709551615');
     expect(parseFeedCursor(`PUT pubky://${KEY}/pub/x`)).toBeUndefined();
-    expect(kindOf(() => parseFeedCursor('cursor: 12abc'))).toBe('protocol');
-    expect(kindOf(() => parseFeedCursor('cursor: 18446744073709551616'))).toBe('protocol');
+    expect(thrown(() => parseFeedCursor('cursor: 12abc'), HomeserverError).kind).toBe('protocol');
+    expect(thrown(() => parseFeedCursor('cursor: 18446744073709551616'), HomeserverError).kind).toBe(
+      'protocol',
+    );
     expect(compareCursors('9007199254740993', '9007199254740992')).toBe(1);
   });
 });
@@ -79,15 +75,21 @@ describe('parseSseEvent', () => {
   });
 
   it('rejects unknown types, missing or bad cursors and bad hashes', () => {
-    expect(kindOf(() => parseSseEvent({ data: `pubky://${KEY}/pub/x\ncursor: 1` }))).toBe('protocol');
-    expect(kindOf(() => parseSseEvent({ event: 'PUT', data: `pubky://${KEY}/pub/x` }))).toBe('protocol');
-    expect(kindOf(() => parseSseEvent({ event: 'PUT', data: `pubky://${KEY}/pub/x\ncursor: -1` }))).toBe(
-      'protocol',
-    );
     expect(
-      kindOf(() =>
-        parseSseEvent({ event: 'PUT', data: `pubky://${KEY}/pub/x\ncursor: 1\ncontent_hash: zz` }),
-      ),
+      thrown(() => parseSseEvent({ data: `pubky://${KEY}/pub/x\ncursor: 1` }), HomeserverError).kind,
+    ).toBe('protocol');
+    expect(
+      thrown(() => parseSseEvent({ event: 'PUT', data: `pubky://${KEY}/pub/x` }), HomeserverError).kind,
+    ).toBe('protocol');
+    expect(
+      thrown(() => parseSseEvent({ event: 'PUT', data: `pubky://${KEY}/pub/x\ncursor: -1` }), HomeserverError)
+        .kind,
+    ).toBe('protocol');
+    expect(
+      thrown(
+        () => parseSseEvent({ event: 'PUT', data: `pubky://${KEY}/pub/x\ncursor: 1\ncontent_hash: zz` }),
+        HomeserverError,
+      ).kind,
     ).toBe('protocol');
   });
 });

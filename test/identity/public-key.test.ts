@@ -3,19 +3,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as z32 from 'z32';
 import { isPubky, Keypair, PubkyParseError, PublicKey, parsePubky } from '../../src/identity/index.js';
+import { thrown } from '../helpers/errors.js';
 
 // The static testnet homeserver's key: the public key of 32 zero bytes (protocol.md §7).
 const TESTNET_HOMESERVER = '8pinxxgqs41n4aididenw5apqp1urfmzdztr8jt4abrkdn435ewo';
 const KEY = Keypair.fromSecret(new Uint8Array(32).fill(7)).publicKey.z32;
 
 function rejection(text: unknown): PubkyParseError {
-  try {
-    parsePubky(text);
-  } catch (error) {
-    expect(error).toBeInstanceOf(PubkyParseError);
-    return error as PubkyParseError;
-  }
-  throw new Error(`accepted ${String(text)}`);
+  return thrown(() => parsePubky(text), PubkyParseError, `accepted ${String(text)}`);
 }
 
 /** A canonical 52-character z32 text whose bytes are not an ed25519 point (found by trying seeds). */

@@ -7,16 +7,7 @@ import {
   RecoveryFileError,
   verifySignature,
 } from '../../src/identity/index.js';
-
-async function rejection(promise: Promise<unknown>): Promise<RecoveryFileError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(RecoveryFileError);
-    return error as RecoveryFileError;
-  }
-  throw new Error('expected a RecoveryFileError');
-}
+import { caught } from '../helpers/errors.js';
 
 describe('recovery files', () => {
   it('we decrypt a recovery file made by the official SDK', async () => {
@@ -38,7 +29,7 @@ describe('recovery files', () => {
 
   it('a wrong passphrase is a clear error, never a garbage key', async () => {
     const file = SdkKeypair.random().createRecoveryFile('right');
-    const error = await rejection(decryptRecoveryFile(file, 'wrong'));
+    const error = await caught(decryptRecoveryFile(file, 'wrong'), RecoveryFileError);
     expect(error.code).toBe('WRONG_PASSPHRASE');
     expect(error.message).toMatch(/wrong passphrase/i);
   });
@@ -46,7 +37,7 @@ describe('recovery files', () => {
   it('a flipped byte in the sealed secret is detected', async () => {
     const file = await createRecoveryFile(Keypair.random(), 'pw');
     file[file.length - 20] = (file[file.length - 20] ?? 0) ^ 1;
-    expect((await rejection(decryptRecoveryFile(file, 'pw'))).code).toBe('WRONG_PASSPHRASE');
+    expect((await caught(decryptRecoveryFile(file, 'pw'), RecoveryFileError)).code).toBe('WRONG_PASSPHRASE');
   });
 
   it('accepts the legacy pkarr.org/recovery header', async () => {
@@ -57,16 +48,21 @@ describe('recovery files', () => {
   });
 
   it('rejects files that are not recovery files, saying why', async () => {
-    const notOne = await rejection(decryptRecoveryFile(Buffer.from('hello world\nxxxx'), 'pw'));
+    const notOne = await caught(
+      decryptRecoveryFile(Buffer.from('hello world\nxxxx'), 'pw'),
+      RecoveryFileError,
+    );
     expect(notOne.code).toBe('NOT_A_RECOVERY_FILE');
     const truncated = (await createRecoveryFile(Keypair.random(), 'pw')).subarray(0, 80);
-    const damaged = await rejection(decryptRecoveryFile(truncated, 'pw'));
+    const damaged = await caught(decryptRecoveryFile(truncated, 'pw'), RecoveryFileError);
     expect(damaged.code).toBe('NOT_A_RECOVERY_FILE');
     expect(damaged.message).toContain('damaged');
   });
 
   it('refuses to create a file with an empty passphrase', async () => {
-    expect((await rejection(createRecoveryFile(Keypair.random(), ''))).code).toBe('EMPTY_PASSPHRASE');
+    expect((await caught(createRecoveryFile(Keypair.random(), ''), RecoveryFileError)).code).toBe(
+      'EMPTY_PASSPHRASE',
+    );
   });
 });
 

@@ -7,6 +7,7 @@ import { Keypair } from '../../src/identity/index.js';
 import { PkarrDht, PkarrDhtError, verifyMutableItem } from '../../src/pkdns/dht.js';
 import { type PkarrRecord, pubkyRecord, SignedPacket } from '../../src/pkdns/index.js';
 import { type LocalDht, startLocalDht } from '../../src/testnet/dht-nodes.js';
+import { caught } from '../helpers/errors.js';
 
 const HOMESERVER = Keypair.random().publicKey;
 const RECORDS: PkarrRecord[] = [
@@ -17,16 +18,6 @@ const RECORDS: PkarrRecord[] = [
 
 function nowMicros(): bigint {
   return BigInt(Date.now()) * 1000n;
-}
-
-async function dhtError(promise: Promise<unknown>): Promise<PkarrDhtError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PkarrDhtError);
-    return error as PkarrDhtError;
-  }
-  throw new Error('expected a PkarrDhtError');
 }
 
 /** A plain bittorrent-dht node that stores and returns anything: a liar inside the network. */
@@ -96,9 +87,11 @@ describe('PkarrDht on a local network', () => {
     await writer.put(newer, { cas: older.timestampMicros });
     expect((await reader.get(user.publicKey))?.sameAs(newer)).toBe(true);
 
-    expect((await dhtError(writer.put(older))).code).toBe('NOT_MOST_RECENT');
+    expect((await caught(writer.put(older), PkarrDhtError)).code).toBe('NOT_MOST_RECENT');
     const newest = SignedPacket.build(user, RECORDS, t + 2n);
-    expect((await dhtError(writer.put(newest, { cas: older.timestampMicros }))).code).toBe('CAS_MISMATCH');
+    expect((await caught(writer.put(newest, { cas: older.timestampMicros }), PkarrDhtError)).code).toBe(
+      'CAS_MISMATCH',
+    );
     expect((await reader.get(user.publicKey))?.sameAs(newer)).toBe(true);
   });
 
@@ -117,9 +110,9 @@ describe('PkarrDht on a local network', () => {
     const tail = 1000 - SignedPacket.build(user, sized(0)).dnsPacket.length;
     const full = SignedPacket.build(user, sized(tail));
     expect(full.dnsPacket.length).toBe(1000);
-    expect((await dhtError(writer.put(full))).code).toBe('UNSUPPORTED_PACKET');
+    expect((await caught(writer.put(full), PkarrDhtError)).code).toBe('UNSUPPORTED_PACKET');
     const farFuture = SignedPacket.build(user, RECORDS, 1n << 60n);
-    expect((await dhtError(writer.put(farFuture))).code).toBe('UNSUPPORTED_PACKET');
+    expect((await caught(writer.put(farFuture), PkarrDhtError)).code).toBe('UNSUPPORTED_PACKET');
   });
 });
 
@@ -193,7 +186,7 @@ describe('PkarrDht timeouts and closing', () => {
       const pending = node.get(Keypair.random().publicKey, { timeoutMs: 60_000 });
       await node.close();
       expect(await pending).toBeUndefined();
-      expect((await dhtError(node.get(Keypair.random().publicKey))).code).toBe('CLOSED');
+      expect((await caught(node.get(Keypair.random().publicKey), PkarrDhtError)).code).toBe('CLOSED');
     } finally {
       await node.close();
       await new Promise<void>((resolve) => silent.close(() => resolve()));

@@ -12,19 +12,10 @@ import {
   type SvcbData,
   svcbHttpPort,
 } from '../../src/pkdns/index.js';
+import { thrown } from '../helpers/errors.js';
 
 const ORIGIN = Keypair.fromSecret(new Uint8Array(32).fill(3)).publicKey;
 const OTHER = Keypair.fromSecret(new Uint8Array(32).fill(4)).publicKey;
-
-function packetError(run: () => unknown): PkarrPacketError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PkarrPacketError);
-    return error as PkarrPacketError;
-  }
-  throw new Error('expected a PkarrPacketError');
-}
 
 /** A DNS message with one answer owned by `owner` (uncompressed), built by hand. */
 function handBuilt(owner: string, typeCode: number, rdata: Uint8Array, ttl = 60): Uint8Array {
@@ -259,7 +250,10 @@ describe('SVCB / HTTPS RDATA (RFC 9460 appendix D test vectors)', () => {
     const repeated = [0, 1, 0, 0, 3, 0, 2, 0, 80, 0, 3, 0, 2, 0, 81];
     for (const rdata of [unordered, repeated]) {
       expect(
-        packetError(() => decodeDnsPacket(ORIGIN, handBuilt(ORIGIN.z32, 65, new Uint8Array(rdata)))).code,
+        thrown(
+          () => decodeDnsPacket(ORIGIN, handBuilt(ORIGIN.z32, 65, new Uint8Array(rdata))),
+          PkarrPacketError,
+        ).code,
       ).toBe('MALFORMED_DNS');
     }
   });
@@ -344,7 +338,7 @@ describe('invalid records are refused with INVALID_RECORD', () => {
   ];
 
   it.each(cases)('%s', (_title, record) => {
-    expect(packetError(() => encodeDnsPacket(ORIGIN, [record])).code).toBe('INVALID_RECORD');
+    expect(thrown(() => encodeDnsPacket(ORIGIN, [record]), PkarrPacketError).code).toBe('INVALID_RECORD');
   });
 });
 
@@ -359,7 +353,7 @@ describe('malformed DNS is refused with MALFORMED_DNS, never another error', () 
 
   it('every truncation of a valid packet', () => {
     for (let length = 0; length < valid.length; length++) {
-      expect(packetError(() => decodeDnsPacket(ORIGIN, valid.subarray(0, length))).code).toBe(
+      expect(thrown(() => decodeDnsPacket(ORIGIN, valid.subarray(0, length)), PkarrPacketError).code).toBe(
         'MALFORMED_DNS',
       );
     }
@@ -402,6 +396,6 @@ describe('malformed DNS is refused with MALFORMED_DNS, never another error', () 
   ];
 
   it.each(cases)('%s', (_title, bytes) => {
-    expect(packetError(() => decodeDnsPacket(ORIGIN, bytes)).code).toBe('MALFORMED_DNS');
+    expect(thrown(() => decodeDnsPacket(ORIGIN, bytes), PkarrPacketError).code).toBe('MALFORMED_DNS');
   });
 });

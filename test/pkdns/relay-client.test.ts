@@ -12,18 +12,9 @@ import {
   SignedPacket,
 } from '../../src/pkdns/index.js';
 import { type PkarrRelay, startPkarrRelay } from '../../src/testnet/pkarr-relay.js';
+import { caught } from '../helpers/errors.js';
 
 const HOMESERVER = Keypair.random().publicKey;
-
-async function relayError(promise: Promise<unknown>): Promise<PkarrRelayError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PkarrRelayError);
-    return error as PkarrRelayError;
-  }
-  throw new Error('expected a PkarrRelayError');
-}
 
 /** A hand-written HTTP server on 127.0.0.1, to play a broken or lying relay. */
 async function fakeRelay(listener: RequestListener): Promise<{ url: string; server: Server }> {
@@ -61,7 +52,7 @@ describe('relay client against the testnet relay', () => {
   it('reports 409 when the relay has a more recent packet', async () => {
     const user = Keypair.random();
     await putToRelay(relay.url, SignedPacket.build(user, [], 2000n));
-    const error = await relayError(putToRelay(relay.url, SignedPacket.build(user, [], 1000n)));
+    const error = await caught(putToRelay(relay.url, SignedPacket.build(user, [], 1000n)), PkarrRelayError);
     expect(error.status).toBe(409);
     expect(error.message).toContain('more recent');
     expect(error.relayUrl).toBe(relay.url);
@@ -70,8 +61,9 @@ describe('relay client against the testnet relay', () => {
   it('sends If-Match for compare-and-swap: 412 on a stale base, 204 on the current one', async () => {
     const user = Keypair.random();
     await putToRelay(relay.url, SignedPacket.build(user, [], 2000n));
-    const error = await relayError(
+    const error = await caught(
       putToRelay(relay.url, SignedPacket.build(user, [], 3000n), { cas: 1000n }),
+      PkarrRelayError,
     );
     expect(error.status).toBe(412);
     await putToRelay(relay.url, SignedPacket.build(user, [], 3000n), { cas: 2000n });
@@ -124,10 +116,10 @@ describe('relay client against broken relays', () => {
       res.end('DHT unavailable\n');
     });
     try {
-      const get = await relayError(getFromRelay(url, HOMESERVER));
+      const get = await caught(getFromRelay(url, HOMESERVER), PkarrRelayError);
       expect(get.status).toBe(503);
       expect(get.body).toBe('DHT unavailable');
-      const put = await relayError(putToRelay(url, SignedPacket.build(Keypair.random(), [])));
+      const put = await caught(putToRelay(url, SignedPacket.build(Keypair.random(), [])), PkarrRelayError);
       expect(put.status).toBe(503);
       expect(put.message).toContain('DHT unavailable');
     } finally {
@@ -138,13 +130,13 @@ describe('relay client against broken relays', () => {
   it('an unreachable relay has no status', async () => {
     const { url, server } = await fakeRelay(() => undefined);
     await stop(server);
-    const error = await relayError(getFromRelay(url, HOMESERVER));
+    const error = await caught(getFromRelay(url, HOMESERVER), PkarrRelayError);
     expect(error.status).toBeUndefined();
     expect(error.message).toContain('unreachable');
   });
 
   it('an invalid relay URL is a PkarrRelayError', async () => {
-    expect((await relayError(getFromRelay('not a url', HOMESERVER))).message).toContain(
+    expect((await caught(getFromRelay('not a url', HOMESERVER), PkarrRelayError)).message).toContain(
       'not a valid relay URL',
     );
   });

@@ -13,6 +13,7 @@ import {
   pubkyRecord,
   SignedPacket,
 } from '../../src/pkdns/index.js';
+import { thrown } from '../helpers/errors.js';
 
 const USER = Keypair.fromSecret(new Uint8Array(32).fill(1));
 const HOMESERVER = Keypair.fromSecret(new Uint8Array(32).fill(2));
@@ -31,14 +32,9 @@ const SDK_PAYLOAD = Buffer.from(
 );
 
 function rejection(run: () => unknown): PkarrPacketErrorCode {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PkarrPacketError);
-    expect((error as Error).message).not.toBe('');
-    return (error as PkarrPacketError).code;
-  }
-  throw new Error('expected a PkarrPacketError');
+  const error = thrown(run, PkarrPacketError);
+  expect(error.message).not.toBe('');
+  return error.code;
 }
 
 function flipBit(bytes: Uint8Array, at: number): Uint8Array {

@@ -1,17 +1,12 @@
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { appendActivity, readActivity } from '../../src/store/index.js';
+import { tempDirFixture } from '../helpers/temp-dir.js';
 
-let dir: string;
 let file: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pubky-activity-'));
+tempDirFixture('pubky-activity-', (dir) => {
   file = join(dir, 'keys', 'k', 'state', 'activity.log');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('activity log', () => {

@@ -1,17 +1,12 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CursorFileError, isCursor, readCursor, writeCursor } from '../../src/store/index.js';
+import { tempDirFixture } from '../helpers/temp-dir.js';
 
-let dir: string;
 let file: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pubky-cursor-'));
+tempDirFixture('pubky-cursor-', (dir) => {
   file = join(dir, 'state', 'cursor');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('cursor file', () => {

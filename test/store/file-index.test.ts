@@ -1,17 +1,14 @@
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BackupStore, FileIndex, hashStream, type IndexEntry, rebuildIndex } from '../../src/store/index.js';
+import { tempDirFixture } from '../helpers/temp-dir.js';
 
 let dir: string;
 let file: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pubky-index-'));
+tempDirFixture('pubky-index-', (created) => {
+  dir = created;
   file = join(dir, 'state', 'index.jsonl');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const entry = (path: string, cursor = '1', extra: Partial<IndexEntry> = {}): IndexEntry => ({

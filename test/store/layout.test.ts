@@ -1,19 +1,16 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/index.js';
 import { KeyLayout, listKeys } from '../../src/store/index.js';
+import { tempDirFixture } from '../helpers/temp-dir.js';
 
 const A = Keypair.fromSecret(new Uint8Array(32).fill(1)).publicKey.z32;
 const B = Keypair.fromSecret(new Uint8Array(32).fill(2)).publicKey.z32;
 
 let dataDir: string;
-beforeEach(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'pubky-layout-'));
-});
-afterEach(async () => {
-  await rm(dataDir, { recursive: true, force: true });
+tempDirFixture('pubky-layout-', (created) => {
+  dataDir = created;
 });
 
 describe('KeyLayout', () => {

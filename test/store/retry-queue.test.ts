@@ -1,17 +1,14 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RetryFileError, type RetryItem, RetryQueue } from '../../src/store/index.js';
+import { tempDirFixture } from '../helpers/temp-dir.js';
 
 let dir: string;
 let file: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pubky-retry-'));
+tempDirFixture('pubky-retry-', (created) => {
+  dir = created;
   file = join(dir, 'state', 'retry.json');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const item = (path: string, nextAttemptAtMs: number, extra: Partial<RetryItem> = {}): RetryItem => ({

@@ -1,14 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signAuthToken } from '../../src/homeserver/auth-token.js';
 import { Keypair } from '../../src/identity/index.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
-import { put, signup, startHomeserver, tenantFetch } from '../helpers/homeserver.js';
+import { homeserverFixture, put, signup, tenantFetch } from '../helpers/homeserver.js';
 
 let hs: Homeserver;
-beforeEach(async () => {
-  hs = await startHomeserver();
+homeserverFixture((started) => {
+  hs = started;
 });
-afterEach(() => hs.close());
 
 function postToken(path: string, body: Uint8Array) {
   return fetch(`${hs.url}${path}`, { method: 'POST', body });

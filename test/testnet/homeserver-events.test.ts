@@ -1,12 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/index.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import {
   blake3Base64,
+  homeserverFixture,
   put,
   readSse,
   signup,
-  startHomeserver,
   type TestUser,
   tenantFetch,
 } from '../helpers/homeserver.js';
@@ -14,8 +14,8 @@ import {
 let hs: Homeserver;
 let alice: TestUser;
 let bob: TestUser;
-beforeEach(async () => {
-  hs = await startHomeserver();
+homeserverFixture(async (started) => {
+  hs = started;
   alice = await signup(hs);
   bob = await signup(hs);
   await put(hs, alice, '/pub/app/1.txt', 'one'); // event 1
@@ -23,7 +23,6 @@ beforeEach(async () => {
   await put(hs, alice, '/pub/other/2.txt', 'two'); // event 3
   await tenantFetch(hs, alice, '/pub/app/1.txt', { method: 'DELETE' }); // event 4
 });
-afterEach(() => hs.close());
 
 describe('GET /events/', () => {
   it('lists every user’s events with a final cursor line', async () => {

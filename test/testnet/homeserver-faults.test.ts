@@ -1,11 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/index.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import {
   blake3Base64,
+  homeserverFixture,
   put,
   signup,
-  startHomeserver,
   type TestUser,
   tenantFetch,
 } from '../helpers/homeserver.js';
@@ -13,12 +13,11 @@ import {
 let hs: Homeserver;
 let user: TestUser;
 const BODY = new Uint8Array(300_000).map((_, i) => i % 251);
-beforeEach(async () => {
-  hs = await startHomeserver();
+homeserverFixture(async (started) => {
+  hs = started;
   user = await signup(hs);
   await put(hs, user, '/pub/f.bin', BODY);
 });
-afterEach(() => hs.close());
 
 const get = (path = '/pub/f.bin') => tenantFetch(hs, user, path, { anonymous: true });
 

@@ -1,24 +1,23 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import {
   blake3Base64,
+  homeserverFixture,
   put,
   signup,
-  startHomeserver,
   type TestUser,
   tenantFetch,
 } from '../helpers/homeserver.js';
 
 let hs: Homeserver;
 let user: TestUser;
-beforeEach(async () => {
-  hs = await startHomeserver();
+const homeservers = homeserverFixture(async (started) => {
+  hs = started;
   user = await signup(hs);
 });
-afterEach(() => hs.close());
 
 describe('tenant selection', () => {
   it('404 "Pubky Host is missing" without pubky-host, Host or query', async () => {
@@ -100,7 +99,7 @@ describe('PUT / GET / HEAD / DELETE', () => {
 
   it('413 above the body limit and 507 above the quota, storing nothing', async () => {
     await hs.close();
-    hs = await startHomeserver({ limits: { maxBodyBytes: 1000, quotaBytes: 1500 } });
+    hs = await homeservers.start({ limits: { maxBodyBytes: 1000, quotaBytes: 1500 } });
     user = await signup(hs);
     expect(
       (await tenantFetch(hs, user, '/pub/big', { method: 'PUT', body: new Uint8Array(1001) })).status,
@@ -190,13 +189,13 @@ describe('folder storage', () => {
   it('users, files and events survive a restart', async () => {
     await hs.close();
     const dataDir = await mkdtemp(join(tmpdir(), 'pubky-hs-'));
-    hs = await startHomeserver({ dataDir });
+    hs = await homeservers.start({ dataDir });
     user = await signup(hs);
     await put(hs, user, '/pub/keep.txt', 'kept');
     await put(hs, user, '/pub/gone.txt', 'gone');
     await tenantFetch(hs, user, '/pub/gone.txt', { method: 'DELETE' });
     await hs.close();
-    hs = await startHomeserver({ dataDir });
+    hs = await homeservers.start({ dataDir });
     expect(await (await tenantFetch(hs, user, '/pub/keep.txt')).text()).toBe('kept');
     expect((await tenantFetch(hs, user, '/pub/gone.txt')).status).toBe(404);
     expect((await (await fetch(`${hs.url}/events/`)).text()).split('\n')).toHaveLength(4);

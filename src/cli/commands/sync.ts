@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
+import { type Config, loadConfig } from '../../config/index.js';
 import { parsePubky } from '../../identity/index.js';
+import { runSnapshotSchedule } from '../../snapshot/index.js';
 import { SyncManager, type SyncReport, type SyncStatus } from '../../sync/index.js';
 import { acquireInstanceLock } from '../../util/instance-lock.js';
 import type { CliContext } from '../context.js';
@@ -9,6 +10,7 @@ import { selectKeys } from '../keys.js';
 import { CliError, ExitCode } from '../output.js';
 import { openResolver } from '../pkdns-setup.js';
 import { createSyncProgress } from '../sync-progress.js';
+import { toolVersion } from '../tool-version.js';
 
 export function registerSync(program: Command, context: CliContext): void {
   program
@@ -44,7 +46,7 @@ export function registerSync(program: Command, context: CliContext): void {
             output.result(data, human),
           );
         } else {
-          await runContinuously(manager, output.json);
+          await runContinuously(manager, output.json, dataDir, config);
         }
       } finally {
         await pkdns?.close();
@@ -85,8 +87,25 @@ function describeResult(result: Result): { data: Record<string, unknown>; human:
   return { data: { ...r }, human: `${r.pubky}  ${parts.join(', ')}, cursor ${r.cursor}` };
 }
 
-async function runContinuously(manager: SyncManager, json: boolean): Promise<void> {
+async function runContinuously(
+  manager: SyncManager,
+  json: boolean,
+  dataDir: string,
+  config: Config,
+): Promise<void> {
   const controller = new AbortController();
+  const snapshots = runSnapshotSchedule({
+    dataDir,
+    pubkys: () => manager.pubkys,
+    config: config.snapshots,
+    tool: `pubky-backup ${toolVersion()}`,
+    signal: controller.signal,
+    onSnapshot: (pubky, file) =>
+      process.stdout.write(
+        `${json ? JSON.stringify({ pubky, snapshot: file }) : `${new Date().toISOString()}  ${pubky}  snapshot ${file}`}\n`,
+      ),
+    onError: (pubky, error) => process.stderr.write(`${pubky}  snapshot failed: ${error.message}\n`),
+  });
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -99,6 +118,7 @@ async function runContinuously(manager: SyncManager, json: boolean): Promise<voi
   });
   if (!json) process.stderr.write(`syncing ${manager.pubkys.length} pubky(s); press Ctrl-C to stop\n`);
   await manager.run(controller.signal);
+  await snapshots;
 }
 
 function describeStatus(status: SyncStatus): string {

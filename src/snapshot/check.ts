@@ -1,0 +1,103 @@
+import { newBlake3 } from '../util/blake3.js';
+import { entryNameOf, MANIFEST_NAME, type Manifest, ManifestSchema } from './manifest.js';
+import { openZip, type ZipArchive } from './zip-reader.js';
+
+export interface CheckProblem {
+  entry: string;
+  problem: 'hash-mismatch' | 'size-mismatch' | 'missing' | 'not-in-manifest' | 'unreadable';
+  detail?: string;
+}
+
+export interface CheckReport {
+  file: string;
+  manifest?: Omit<Manifest, 'files'>;
+  entries: number;
+  bytes: number;
+  problems: CheckProblem[];
+}
+
+export class SnapshotError extends Error {
+  override readonly name = 'SnapshotError';
+  constructor(
+    readonly code: 'NOT_A_SNAPSHOT' | 'UNSAFE_ENTRY' | 'DAMAGED',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads `manifest.json` from an open archive (it is the last entry, but any position works). */
+export async function readManifest(zip: ZipArchive, file: string): Promise<Manifest> {
+  for await (const entry of zip.entries()) {
+    if (entry.fileName !== MANIFEST_NAME) continue;
+    const chunks: Buffer[] = [];
+    for await (const chunk of await zip.read(entry)) chunks.push(chunk as Buffer);
+    const parsed = ManifestSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    if (!parsed.success)
+      throw new SnapshotError('NOT_A_SNAPSHOT', `${file}: manifest.json is not a valid snapshot manifest`);
+    return parsed.data;
+  }
+  throw new SnapshotError(
+    'NOT_A_SNAPSHOT',
+    `${file} has no manifest.json: it is not a Pubky Backup snapshot`,
+  );
+}
+
+/** Verifies every entry's BLAKE3 and size against the manifest, and that nothing is missing or extra. */
+export async function checkSnapshot(file: string): Promise<CheckReport> {
+  const manifestZip = await openZip(file);
+  let manifest: Manifest;
+  try {
+    manifest = await readManifest(manifestZip, file);
+  } finally {
+    manifestZip.close();
+  }
+  const expected = new Map(manifest.files.map((f) => [entryNameOf(f.path), f]));
+  const { files: _files, ...summary } = manifest;
+  const report: CheckReport = { file, manifest: summary, entries: 0, bytes: 0, problems: [] };
+  const zip = await openZip(file);
+  try {
+    for await (const entry of zip.entries()) {
+      if (entry.fileName === MANIFEST_NAME || entry.fileName.endsWith('/')) continue;
+      report.entries++;
+      const want = expected.get(entry.fileName);
+      if (!want) {
+        report.problems.push({ entry: entry.fileName, problem: 'not-in-manifest' });
+        continue;
+      }
+      expected.delete(entry.fileName);
+      try {
+        const hasher = await newBlake3();
+        let size = 0;
+        for await (const chunk of await zip.read(entry)) {
+          hasher.update(chunk as Buffer);
+          size += (chunk as Buffer).length;
+        }
+        report.bytes += size;
+        const blake3 = hasher.digest();
+        if (size !== want.size)
+          report.problems.push({
+            entry: entry.fileName,
+            problem: 'size-mismatch',
+            detail: `${size} bytes, manifest says ${want.size}`,
+          });
+        else if (blake3 !== want.blake3)
+          report.problems.push({
+            entry: entry.fileName,
+            problem: 'hash-mismatch',
+            detail: `BLAKE3 ${blake3}, manifest says ${want.blake3}`,
+          });
+      } catch (error) {
+        report.problems.push({
+          entry: entry.fileName,
+          problem: 'unreadable',
+          detail: (error as Error).message,
+        });
+      }
+    }
+  } finally {
+    zip.close();
+  }
+  for (const missing of expected.keys()) report.problems.push({ entry: missing, problem: 'missing' });
+  return report;
+}

@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import yazl from 'yazl';
+import {
+  acquireWriteLock,
+  type BackupStore,
+  homeserverPathOf,
+  type KeyLayout,
+  readCursor,
+} from '../store/index.js';
+import { fsyncDir } from '../util/atomic-file.js';
+import { newBlake3 } from '../util/blake3.js';
+import { entryNameOf, MANIFEST_NAME, type Manifest } from './manifest.js';
+import { snapshotName } from './naming.js';
+
+export interface SnapshotOptions {
+  layout: KeyLayout;
+  store: BackupStore;
+  /** Homeserver key or URL the backup follows, recorded in the manifest. */
+  homeserver: string | null;
+  tool: string;
+  now?: () => Date;
+  /** Called after each file is written into the archive. */
+  onProgress?: (done: number, total: number, bytes: number) => void;
+}
+
+export interface CreatedSnapshot {
+  file: string;
+  name: string;
+  cursor: string;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * Writes `snapshots/<time>.zip`: every backed-up file as `pub/…` (stored, not compressed; ZIP64 when
+ * needed) plus `manifest.json`. Consistent while sync runs: under the key's write lock the file list
+ * and cursor are frozen by hard-linking the data into a staging folder, then the archive is streamed
+ * from the links. It is written under a temp name and renamed when complete; a failure leaves nothing.
+ */
+export async function createSnapshot(options: SnapshotOptions): Promise<CreatedSnapshot> {
+  const { layout, store } = options;
+  const createdAt = (options.now ?? (() => new Date()))();
+  const name = snapshotName(createdAt);
+  const staging = `snapshots/.staging-${randomBytes(4).toString('hex')}`;
+  await mkdir(layout.snapshotsDir, { recursive: true });
+  const final = join(layout.snapshotsDir, name);
+  const temp = join(layout.snapshotsDir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const release = await acquireWriteLock(layout.stateDir);
+    let files: Array<{ storePath: string; size: number }>;
+    let cursor: string;
+    try {
+      cursor = await readCursor(layout.cursorFile);
+      files = await store.linkDataTo(staging);
+    } finally {
+      await release();
+    }
+    const manifest: Manifest = {
+      format: 'pubky-backup-snapshot',
+      version: 1,
+      pubky: layout.z32,
+      homeserver: options.homeserver,
+      cursor,
+      created_at: createdAt.toISOString(),
+      tool: options.tool,
+      files: [],
+    };
+    const bytes = await writeArchive(temp, staging, files, manifest, createdAt, options);
+    const handle = await open(temp, 'r');
+    await handle.sync();
+    await handle.close();
+    await rename(temp, final);
+    await fsyncDir(layout.snapshotsDir);
+    return { file: final, name, cursor, files: files.length, bytes };
+  } finally {
+    await rm(temp, { force: true });
+    await store.removeTree(staging);
+  }
+}
+
+async function writeArchive(
+  target: string,
+  staging: string,
+  files: Array<{ storePath: string; size: number }>,
+  manifest: Manifest,
+  mtime: Date,
+  options: SnapshotOptions,
+): Promise<number> {
+  const zip = new yazl.ZipFile();
+  let failure: Error | undefined;
+  zip.on('error', (error: Error) => {
+    failure = error;
+  });
+  let done = 0;
+  let bytes = 0;
+  for (const file of files) {
+    const path = homeserverPathOf(file.storePath);
+    const entry = { path, size: file.size, blake3: '' };
+    manifest.files.push(entry);
+    // Lazy: the file is opened only when the archive reaches it, one at a time.
+    zip.addReadStreamLazy(entryNameOf(path), { compress: false, size: file.size, mtime }, (callback) => {
+      const hashing = hashInto(entry, () => {
+        done++;
+        bytes += file.size;
+        options.onProgress?.(done, files.length, bytes);
+      });
+      hashing.then(
+        (transform) => {
+          // yazl does not watch its input streams: a read failure must fail the whole archive.
+          const fail = (error: Error) => (zip.outputStream as unknown as Readable).destroy(error);
+          try {
+            const source = Readable.from(options.store.read(`${staging}/${file.storePath}`));
+            source.on('error', fail);
+            callback(null, source.pipe(transform));
+          } catch (error) {
+            fail(error as Error);
+          }
+        },
+        (error) => callback(error, undefined as never),
+      );
+    });
+  }
+  // Added last and built lazily, so it carries the hashes computed while the files streamed in.
+  zip.addReadStreamLazy(MANIFEST_NAME, { compress: true, mtime }, (callback) => {
+    callback(null, Readable.from([JSON.stringify(manifest, null, 1)]));
+  });
+  zip.end();
+  const output = zip.outputStream as unknown as Readable;
+  await pipeline(output, createWriteStream(target));
+  if (failure) throw failure;
+  return bytes;
+}
+
+/** A pass-through that records the BLAKE3 of what flows through it into `entry`. */
+async function hashInto(entry: { blake3: string }, onEnd: () => void): Promise<Transform> {
+  const hasher = await newBlake3();
+  return new Transform({
+    transform(chunk: Buffer, _encoding, next) {
+      hasher.update(chunk);
+      next(null, chunk);
+    },
+    flush(next) {
+      entry.blake3 = hasher.digest();
+      onEnd();
+      next();
+    },
+  });
+}

@@ -1,0 +1,8 @@
+export { type CheckProblem, type CheckReport, checkSnapshot, readManifest, SnapshotError } from './check.js';
+export { type CreatedSnapshot, createSnapshot, type SnapshotOptions } from './create.js';
+export { type ExtractResult, extractSnapshot } from './extract.js';
+export { listSnapshots, type SnapshotInfo } from './list.js';
+export { MANIFEST_NAME, type Manifest } from './manifest.js';
+export { snapshotName, snapshotTime } from './naming.js';
+export { hasPolicy, type PrunePlan, planPrune, type RetentionPolicy } from './prune.js';
+export { runSnapshotSchedule, type ScheduleOptions } from './schedule.js';

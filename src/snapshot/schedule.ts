@@ -1,0 +1,74 @@
+import { rm } from 'node:fs/promises';
+import type { Config } from '../config/index.js';
+import { BackupStore, KeyLayout } from '../store/index.js';
+import { readKeyConfig } from '../sync/index.js';
+import { createSnapshot } from './create.js';
+import { listSnapshots } from './list.js';
+import { hasPolicy, planPrune } from './prune.js';
+
+const PERIOD_MS = { hourly: 3_600_000, daily: 86_400_000, weekly: 7 * 86_400_000 } as const;
+
+export interface ScheduleOptions {
+  dataDir: string;
+  pubkys: () => string[];
+  config: Config['snapshots'];
+  tool: string;
+  signal: AbortSignal;
+  /** How often to look whether a snapshot is due. Default 1 min. */
+  checkEveryMs?: number;
+  now?: () => Date;
+  onSnapshot?: (pubky: string, file: string) => void;
+  onError?: (pubky: string, error: Error) => void;
+}
+
+/** Makes a snapshot of each key when its newest one is older than the period, then prunes. */
+export async function runSnapshotSchedule(options: ScheduleOptions): Promise<void> {
+  if (options.config.every === 'off') return;
+  const period = PERIOD_MS[options.config.every];
+  const now = options.now ?? (() => new Date());
+  while (!options.signal.aborted) {
+    for (const pubky of options.pubkys()) {
+      if (options.signal.aborted) return;
+      try {
+        const file = await snapshotIfDue(options.dataDir, pubky, period, options, now);
+        if (file) options.onSnapshot?.(pubky, file);
+      } catch (error) {
+        options.onError?.(pubky, error as Error);
+      }
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, options.checkEveryMs ?? 60_000);
+      options.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+async function snapshotIfDue(
+  dataDir: string,
+  pubky: string,
+  period: number,
+  options: ScheduleOptions,
+  now: () => Date,
+): Promise<string | undefined> {
+  const layout = new KeyLayout(dataDir, pubky);
+  const snapshots = await listSnapshots(layout);
+  const newest = snapshots.at(-1);
+  if (newest && now().getTime() - newest.createdAt.getTime() < period) return undefined;
+  const keyConfig = await readKeyConfig(layout.keyConfigFile, pubky);
+  const created = await createSnapshot({
+    layout,
+    store: BackupStore.openFs(layout.keyDir),
+    homeserver: keyConfig.homeserverUrl ?? keyConfig.syncedFrom ?? null,
+    tool: options.tool,
+    now,
+  });
+  const { every: _every, ...policy } = options.config;
+  if (hasPolicy(policy)) {
+    for (const old of planPrune(await listSnapshots(layout), policy).remove)
+      await rm(old.file, { force: true });
+  }
+  return created.file;
+}
