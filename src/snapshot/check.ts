@@ -1,4 +1,5 @@
 import { newBlake3 } from '../util/blake3.js';
+import { SnapshotError } from './errors.js';
 import { entryNameOf, MANIFEST_NAME, type Manifest, ManifestSchema } from './manifest.js';
 import { openZip, type ZipArchive } from './zip-reader.js';
 
@@ -14,16 +15,6 @@ export interface CheckReport {
   entries: number;
   bytes: number;
   problems: CheckProblem[];
-}
-
-export class SnapshotError extends Error {
-  override readonly name = 'SnapshotError';
-  constructor(
-    readonly code: 'NOT_A_SNAPSHOT' | 'UNSAFE_ENTRY' | 'DAMAGED',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Reads `manifest.json` from an open archive (it is the last entry, but any position works). */

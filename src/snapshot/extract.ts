@@ -5,7 +5,8 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { newBlake3 } from '../util/blake3.js';
-import { readManifest, SnapshotError } from './check.js';
+import { readManifest } from './check.js';
+import { SnapshotError } from './errors.js';
 import { entryNameOf, MANIFEST_NAME } from './manifest.js';
 import { openZip } from './zip-reader.js';
 

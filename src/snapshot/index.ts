@@ -1,5 +1,6 @@
-export { type CheckProblem, type CheckReport, checkSnapshot, readManifest, SnapshotError } from './check.js';
+export { type CheckProblem, type CheckReport, checkSnapshot, readManifest } from './check.js';
 export { type CreatedSnapshot, createSnapshot, type SnapshotOptions } from './create.js';
+export { SnapshotError } from './errors.js';
 export { type ExtractResult, extractSnapshot } from './extract.js';
 export { listSnapshots, type SnapshotInfo } from './list.js';
 export { MANIFEST_NAME, type Manifest } from './manifest.js';

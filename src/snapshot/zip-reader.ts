@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
+import { SnapshotError } from './errors.js';
 
 /** A snapshot opened for reading: entries in central-directory order, each readable on demand. */
 export interface ZipArchive {
@@ -15,7 +16,12 @@ export function openZip(file: string): Promise<ZipArchive> {
       file,
       { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false },
       (error, zip) => {
-        if (error || !zip) return reject(error ?? new Error(`cannot open ${file}`));
+        if (error || !zip) {
+          const reason = error?.message ?? 'unknown error';
+          return reject(
+            new SnapshotError('NOT_A_SNAPSHOT', `${file} is not a readable ZIP archive (${reason}).`),
+          );
+        }
         resolve({
           async *entries() {
             const queue: Array<yauzl.Entry | null | Error> = [];
