@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,9 @@ import { fsyncDir } from '../util/atomic-file.js';
 import { newBlake3 } from '../util/blake3.js';
 import { entryNameOf, MANIFEST_NAME, type Manifest } from './manifest.js';
 import { snapshotName } from './naming.js';
+
+/** Older staging leftovers than this belong to a crashed snapshot, not a running one. */
+const LEFTOVER_AGE_MS = 6 * 3_600_000;
 
 export interface SnapshotOptions {
   layout: KeyLayout;
@@ -48,6 +51,7 @@ export async function createSnapshot(options: SnapshotOptions): Promise<CreatedS
   const name = snapshotName(createdAt);
   const staging = `snapshots/.staging-${randomBytes(4).toString('hex')}`;
   await mkdir(layout.snapshotsDir, { recursive: true });
+  await removeLeftovers(layout.snapshotsDir, createdAt);
   const final = join(layout.snapshotsDir, name);
   const temp = join(layout.snapshotsDir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
   try {
@@ -150,4 +154,14 @@ async function hashInto(entry: { blake3: string }, onEnd: () => void): Promise<T
       next();
     },
   });
+}
+
+/** Staging folders and temp archives of snapshots that crashed long ago (a live one is recent). */
+async function removeLeftovers(dir: string, now: Date): Promise<void> {
+  for (const name of await readdir(dir)) {
+    if (!name.startsWith('.staging-') && !name.endsWith('.tmp')) continue;
+    const path = join(dir, name);
+    const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: now.getTime() }));
+    if (now.getTime() - mtimeMs > LEFTOVER_AGE_MS) await rm(path, { recursive: true, force: true });
+  }
 }

@@ -191,3 +191,18 @@ describe('snapshot create / list / check / extract', () => {
     }
   });
 });
+
+describe('snapshot leftovers', () => {
+  it('a crashed snapshot’s staging folder and temp archive are removed by the next snapshot', async () => {
+    const { mkdir: makeDir, utimes, readdir } = await import('node:fs/promises');
+    const staging = join(layout.snapshotsDir, '.staging-dead');
+    await makeDir(join(staging, 'data/pub'), { recursive: true });
+    const temp = join(layout.snapshotsDir, '.2020-01-01_00-00-00.000.zip.abcd.tmp');
+    await writeFile(temp, 'partial');
+    const old = new Date(Date.now() - 7 * 3_600_000);
+    await utimes(staging, old, old);
+    await utimes(temp, old, old);
+    const created = await snapshot();
+    expect(await readdir(layout.snapshotsDir)).toEqual([created.name]);
+  });
+});
