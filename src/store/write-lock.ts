@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isProcessAlive } from '../util/process-alive.js';
 
 /**
  * A short, cross-process lock on a key's data (`state/write.lock/`): sync holds it while it applies
@@ -21,7 +22,7 @@ export async function acquireWriteLock(
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = Number(await readFile(join(dir, 'owner'), 'utf8').catch(() => ''));
-    if (owner > 0 && !isAlive(owner)) {
+    if (owner > 0 && !isProcessAlive(owner)) {
       await rm(dir, { recursive: true, force: true });
       continue;
     }
@@ -30,14 +31,5 @@ export async function acquireWriteLock(
       throw new Error(`the backup in ${stateDir} stayed locked by process ${owner || '?'} for too long`);
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -1,5 +1,6 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isProcessAlive } from './process-alive.js';
 
 export class AlreadyRunningError extends Error {
   override readonly name = 'AlreadyRunningError';
@@ -42,7 +43,7 @@ export async function acquireInstanceLock(dataDir: string, command: string): Pro
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = await readOwner(file);
-      if (owner && isAlive(owner.pid)) throw new AlreadyRunningError(owner.pid, owner.command);
+      if (owner && isProcessAlive(owner.pid)) throw new AlreadyRunningError(owner.pid, owner.command);
       await rm(file, { force: true }); // stale: its process died
     }
   }
@@ -55,14 +56,5 @@ async function readOwner(file: string): Promise<{ pid: number; command: string }
     return typeof owner.pid === 'number' ? owner : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
