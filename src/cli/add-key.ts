@@ -22,7 +22,8 @@ export interface AddedKey {
 export async function addKey(
   dataDir: string,
   text: string,
-  resolver: PkdnsResolver,
+  /** Opened only when needed: a pinned URL needs no PKDNS (and no DHT traffic). */
+  resolver: () => Promise<PkdnsResolver>,
   homeserver?: string,
 ): Promise<AddedKey> {
   const user = parsePubky(text);
@@ -38,12 +39,12 @@ export async function addKey(
     source = 'pinned with --homeserver';
   } else if (homeserver) {
     const key = parsePubky(homeserver);
-    const endpoint = homeserverEndpoints((await resolver.resolvePacket(key)).packet)[0];
+    const endpoint = homeserverEndpoints((await (await resolver()).resolvePacket(key)).packet)[0];
     if (!endpoint) throw new CliError('NO_ENDPOINT', `Homeserver ${key.z32} publishes no HTTP endpoint.`);
     url = endpoint.url;
     source = `pinned homeserver ${key.z32}`;
   } else {
-    const resolution = await resolver.resolveHomeserver(user);
+    const resolution = await (await resolver()).resolveHomeserver(user);
     url = (resolution.endpoints[0] as { url: string }).url;
     source = `homeserver ${resolution.homeserver ?? resolution.domain} via PKDNS`;
   }

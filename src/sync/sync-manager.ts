@@ -119,6 +119,16 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
   /** Asks PKDNS again for every unpinned key; true if any homeserver changed. */
   async relocate(): Promise<boolean> {
     let moved = false;
+    // Keys that could not start (homeserver not found) get another chance.
+    for (const [pubky] of this.broken) {
+      try {
+        await this.addKey(pubky);
+        this.broken.delete(pubky);
+        moved = true;
+      } catch (error) {
+        this.broken.set(pubky, error as Error);
+      }
+    }
     for (const [pubky, key] of this.keys) {
       const keyConfig = await readKeyConfig(key.sync.layout.keyConfigFile, pubky);
       if (keyConfig.homeserverUrl) continue;

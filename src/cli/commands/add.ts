@@ -11,10 +11,12 @@ export function registerAdd(program: Command, context: CliContext): void {
     .option('--homeserver <url|pubky>', 'use this homeserver instead of looking it up (pins it)')
     .action(async (text: string, options: { homeserver?: string }) => {
       const dataDir = context.dataDir();
-      const pkdns = await openResolver(context.pkdnsFlags(), dataDir);
-      const added = await addKey(dataDir, text, pkdns.resolver, options.homeserver).finally(() =>
-        pkdns.close(),
-      );
+      let pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
+      const resolver = async () => {
+        pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
+        return pkdns.resolver;
+      };
+      const added = await addKey(dataDir, text, resolver, options.homeserver).finally(() => pkdns?.close());
       const warning = added.knownToHomeserver
         ? ''
         : `\nwarning: ${added.homeserver} does not know ${added.pubky} yet; the backup starts when it does.`;

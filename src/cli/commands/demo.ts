@@ -30,7 +30,7 @@ export function registerDemo(program: Command, context: CliContext): void {
         const users = await seedDemo(testnet);
         say(`2. ${users.length} demo users published ${users.reduce((n, u) => n + u.files, 0)} files`);
         const resolver = new PkdnsResolver({ relays: [testnet.relay.url] });
-        for (const user of users) await addKey(dataDir, user.pubky, resolver);
+        for (const user of users) await addKey(dataDir, user.pubky, async () => resolver);
         say(`3. added them to the backup in ${dataDir} (homeserver found through PKDNS)`);
         const manager = await SyncManager.open({
           dataDir,
