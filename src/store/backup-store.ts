@@ -105,6 +105,14 @@ export class BackupStore {
     }
   }
 
+  /** A small file whole, for callers that read many small files ahead (snapshots). */
+  async readWhole(path: string): Promise<Buffer> {
+    if (this.driver.readWhole) return this.driver.readWhole(path);
+    const parts: Uint8Array[] = [];
+    for await (const chunk of this.read(path)) parts.push(chunk);
+    return Buffer.concat(parts);
+  }
+
   /** Every file under `data/`, sorted by store path. */
   async listData(): Promise<Array<{ storePath: string; size: number }>> {
     if (this.driver.listFiles) {
@@ -134,7 +142,15 @@ export class BackupStore {
    */
   async linkDataTo(prefix: string): Promise<Array<{ storePath: string; size: number }>> {
     const files = await this.listData();
-    for (const file of files) await this.driver.keepCopy(file.storePath, `${prefix}/${file.storePath}`);
+    // A link is one thread-pool round trip: keep a few in flight.
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const file = files[next++] as { storePath: string };
+        await this.driver.keepCopy(file.storePath, `${prefix}/${file.storePath}`);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, files.length) }, worker));
     return files;
   }
 

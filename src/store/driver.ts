@@ -18,6 +18,8 @@ export interface StoreDriver {
   keepCopy(from: string, to: string): Promise<void>;
   /** Optional fast path: stream a file without OpenDAL's per-file reader setup (~3× faster on fs). */
   openRead?(path: string): AsyncIterable<Uint8Array>;
+  /** Optional fast path: a small file in one buffer of its exact size (no chunk copies). */
+  readWhole?(path: string): Promise<Buffer>;
   /** Optional fast path: every file under `prefix/` with its size, sorted, in one walk. */
   listFiles?(prefix: string): Promise<Array<{ path: string; size: number }>>;
 }

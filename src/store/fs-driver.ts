@@ -1,5 +1,5 @@
 import { constants, createReadStream } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operator } from 'opendal';
 import { fsyncDir } from '../util/atomic-file.js';
@@ -19,6 +19,7 @@ export function fsDriver(keyDir: string): StoreDriver {
     syncFile: (path) => syncFile(abs(path)),
     syncDir: (path) => fsyncDir(abs(path)),
     openRead: (path) => createReadStream(abs(path), { highWaterMark: 256 * 1024 }),
+    readWhole: (path) => readFile(abs(path)),
     async listFiles(prefix) {
       const files: Array<{ path: string; size: number }> = [];
       await walk(abs(prefix), prefix, files);
@@ -62,9 +63,13 @@ async function walk(dir: string, prefix: string, out: Array<{ path: string; size
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
+  const files = entries.filter((entry) => entry.isFile());
+  // Sizes of one folder's files at once: each lstat is a thread-pool round trip.
+  const sizes = await Promise.all(files.map(async (entry) => (await lstat(join(dir, entry.name))).size));
+  files.forEach((entry, i) => {
+    out.push({ path: `${prefix}/${entry.name}`, size: sizes[i] as number });
+  });
   for (const entry of entries) {
-    const path = `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) await walk(join(dir, entry.name), path, out);
-    else if (entry.isFile()) out.push({ path, size: (await lstat(join(dir, entry.name))).size });
+    if (entry.isDirectory()) await walk(join(dir, entry.name), `${prefix}/${entry.name}`, out);
   }
 }
