@@ -69,6 +69,7 @@ function parseArgs(argv) {
 const children = new Set();
 let tempRoot;
 let cleaning;
+let interrupted = false;
 
 function track(child) {
   children.add(child);
@@ -100,6 +101,7 @@ function cleanup(keep) {
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
+    interrupted = true;
     log(`\n${signal}: cleaning up`);
     cleanup(false).finally(() => process.exit(130));
   });
@@ -294,7 +296,19 @@ function curlQuote(text) {
   return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-async function runCurl(server, user, files, outDir, configFile, concurrency) {
+/** User + system CPU seconds a live process has used so far (Linux /proc), or undefined. */
+async function cpuSeconds(pid) {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (USER_HZ, 100 on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+async function runCurl(server, user, files, outDir, configFile, concurrency, timeFile) {
   const lines = [];
   for (const file of files) {
     lines.push(`url = ${curlQuote(`${server.homeserver}${encodePath(file.path)}`)}`);
@@ -315,13 +329,32 @@ async function runCurl(server, user, files, outDir, configFile, concurrency) {
     '-K',
     configFile,
   ];
+  // Under /usr/bin/time (when present) for curl's own CPU time and peak RSS; it adds no measurable time.
+  const useTime = existsSync('/usr/bin/time');
+  const [command, commandArgs] = useTime
+    ? ['/usr/bin/time', ['-f', '%U %S %M', '-o', timeFile, 'curl', ...args]]
+    : ['curl', args];
   flushDisks();
+  const serverCpu = await cpuSeconds(server.pid);
   const start = performance.now();
-  const child = track(spawn('curl', args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const child = track(spawn(command, commandArgs, { stdio: ['ignore', 'ignore', 'inherit'] }));
   const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? s)));
   const ms = performance.now() - start;
+  const serverCpuS = (await cpuSeconds(server.pid)) - serverCpu;
   if (code !== 0) throw new Error(`curl exited with ${code}`);
-  return { ms };
+  let cpuS;
+  let maxRssKB;
+  if (useTime) {
+    const [user, system, rss] = (await readFile(timeFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .at(-1)
+      .split(' ')
+      .map(Number);
+    cpuS = user + system;
+    maxRssKB = rss;
+  }
+  return { ms, serverCpuS, cpuS, maxRssKB };
 }
 
 async function runOurs(server, user, backupDir, options, timeFile) {
@@ -335,10 +368,12 @@ async function runOurs(server, user, backupDir, options, timeFile) {
   const sync = startSyncChild(backupDir, user.z32, options, timeFile);
   const ready = await nextMessage(sync.child, 'ready', 60_000);
   flushDisks();
+  const serverCpu = await cpuSeconds(server.pid);
   const start = performance.now();
   sync.child.send({ cmd: 'sync' });
   const synced = await nextMessage(sync.child, 'synced');
   const ms = performance.now() - start;
+  synced.serverCpuS = (await cpuSeconds(server.pid)) - serverCpu;
   if (synced.errors.length > 0) throw new Error(`our sync failed: ${synced.errors.join('; ')}`);
   return { ms, ready, synced, sync, layout };
 }
@@ -509,7 +544,12 @@ function machineFacts() {
 function table(r) {
   const rows = [
     ['Files (total size)', `${r.files} (${mb(r.totalBytes)} MB)`, '', ''],
-    ['curl, 8 parallel: time', `${secs(r.curl.ms)} s`, '', 'baseline'],
+    [
+      'curl, 8 parallel: time (mean of before / after ours)',
+      `${secs(r.curl.ms)} s (${secs(r.curl.before.ms)} / ${secs(r.curl.after.ms)})`,
+      '',
+      'baseline',
+    ],
     ['curl: throughput', `${(r.totalBytes / 1e6 / (r.curl.ms / 1000)).toFixed(1)} MB/s`, '', ''],
     ['ours, downloadConcurrency 8: time', `${secs(r.ours.ms)} s`, '', ''],
     ['ours: throughput', `${(r.totalBytes / 1e6 / (r.ours.ms / 1000)).toFixed(1)} MB/s`, '', ''],
@@ -558,7 +598,13 @@ function table(r) {
 
 function details(r) {
   const s = r.ours.sampledPeakKB;
+  const cpu = (seconds) => (seconds === undefined || Number.isNaN(seconds) ? '?' : `${seconds.toFixed(1)} s`);
+  const oursCpuS = (r.ours.cpuUserMs + r.ours.cpuSystemMs) / 1000;
   return [
+    `- CPU used during each timed phase (user + system): curl (before) ${cpu(r.curl.cpuS)} with the homeserver at ` +
+      `${cpu(r.curl.serverCpuS)}; ours ${cpu(oursCpuS)} with the homeserver at ${cpu(r.ours.serverCpuS)} ` +
+      `(${r.machineCpus} CPUs shared by client and server)`,
+    r.curl.maxRssKB !== undefined ? `- curl peak RSS: ${(r.curl.maxRssKB / 1024).toFixed(0)} MB` : undefined,
     `- our sync child: ${r.ours.cpuUserMs} ms user + ${r.ours.cpuSystemMs} ms system CPU during the initial sync ` +
       `(${(((r.ours.cpuUserMs + r.ours.cpuSystemMs) / r.ours.ms) * 100).toFixed(0)} % of one core); ` +
       `sampled peaks: heap used ${(s.heapUsed / 1024).toFixed(0)} MB, external ${(s.external / 1024).toFixed(0)} MB, ` +
@@ -578,7 +624,7 @@ function details(r) {
     .join('\n');
 }
 
-const METHOD = `Method: one run of \`bench/sync.mjs\`. A testnet (pkarr relay + homeserver emulator, folder storage in a temp directory) runs in its own child process. One user is signed up and seeded over HTTP with N files (16 PUTs in flight) whose sizes are log-uniform between 1 kB and 1 MB from a fixed seed (100 files per folder; every 97th name has a space, accents, \`#\` and \`%\`, so it must be percent-encoded). \`sync\` is run before each timed phase so earlier dirty pages do not slow it. Baseline: one \`curl --parallel --parallel-max 8 --fail --create-dirs -H 'pubky-host: …' -K <config>\` fetching exactly the same URLs into a temp folder (no fsync). Ours: a fresh backup folder with the key pinned to the homeserver URL, \`SyncManager.open({ downloadConcurrency: 8 })\` and one \`syncOnce()\` in a child process (timed from the parent around the IPC round trip; process start and open are excluded, curl's process start is included). Each is timed with \`performance.now()\`; both copies are then checked file by file (every expected path present with the right size, totals equal) and spot-checked by BLAKE3 against the seeded bytes, plus byte-equal between the two copies. Peak RSS is \`process.resourceUsage().maxRSS\` of the sync child right after the initial sync (and \`/usr/bin/time -v\` over its whole life when available). Live: the same child then runs \`manager.run(signal)\` (live \`/events-stream\`); after two warm-up files, the parent PUTs small files one at a time every ${LIVE_INTERVAL_MS} ms and polls \`fs.stat\` every 5 ms for \`keys/<z32>/data/pub/…\` with the full size, measuring from the PUT's 201 to the file's appearance. All traffic is on 127.0.0.1; client and server share this machine's CPUs.`;
+const METHOD = `Method: one run of \`bench/sync.mjs\`. A testnet (pkarr relay + homeserver emulator, folder storage in a temp directory) runs in its own child process. One user is signed up and seeded over HTTP with N files (16 PUTs in flight) whose sizes are log-uniform between 1 kB and 1 MB from a fixed seed (100 files per folder; every 97th name has a space, accents, \`#\` and \`%\`, so it must be percent-encoded). \`sync\` is run before each timed phase so earlier dirty pages do not slow it. Baseline: \`curl --parallel --parallel-max 8 --fail --create-dirs -H 'pubky-host: …' -K <config>\` fetching exactly the same URLs into a temp folder (no fsync), run once before and once after ours; the baseline time is the mean of the two (both are shown, so a drifting machine load is visible). Ours: a fresh backup folder with the key pinned to the homeserver URL, \`SyncManager.open({ downloadConcurrency: 8 })\` and one \`syncOnce()\` in a child process (timed from the parent around the IPC round trip; process start and open are excluded, curl's process start is included). Each is timed with \`performance.now()\`; both copies are then checked file by file (every expected path present with the right size, totals equal) and spot-checked by BLAKE3 against the seeded bytes, plus byte-equal between the two copies. Peak RSS is \`process.resourceUsage().maxRSS\` of the sync child right after the initial sync (and \`/usr/bin/time -v\` over its whole life when available). Live: the same child then runs \`manager.run(signal)\` (live \`/events-stream\`); after two warm-up files, the parent PUTs small files one at a time every ${LIVE_INTERVAL_MS} ms and polls \`fs.stat\` every 5 ms for \`keys/<z32>/data/pub/…\` with the full size, measuring from the PUT's 201 to the file's appearance. All traffic is on 127.0.0.1; client and server share this machine's CPUs.`;
 
 async function writeReport(r, options, facts) {
   const file = join(ROOT, 'BENCHMARKS.md');
@@ -643,13 +689,41 @@ async function main() {
   const seedMs = performance.now() - seedStart;
   log(`seeded in ${secs(seedMs)} s`);
 
-  log(`curl: ${files.length} GETs, --parallel-max ${options.concurrency}`);
-  const curl = await runCurl(server, user, files, curlDir, join(tempRoot, 'curl.cfg'), options.concurrency);
-  log(`  curl: ${secs(curl.ms)} s`);
+  const curlRun = (dir, label) => {
+    log(`curl (${label}): ${files.length} GETs, --parallel-max ${options.concurrency}`);
+    return runCurl(
+      server,
+      user,
+      files,
+      dir,
+      join(tempRoot, 'curl.cfg'),
+      options.concurrency,
+      join(tempRoot, 'curl-time.txt'),
+    );
+  };
+  // The baseline brackets our run (before and after), so drift in the machine's load shows up as a
+  // gap between the two curl times instead of silently skewing the ratio.
+  const curlBefore = await curlRun(curlDir, 'before');
+  log(`  curl: ${secs(curlBefore.ms)} s`);
 
   log(`ours: syncOnce, downloadConcurrency ${options.concurrency}`);
   const ours = await runOurs(server, user, backupDir, options, timeFile);
   log(`  ours: ${secs(ours.ms)} s, peak RSS ${(ours.synced.maxRssKB / 1024).toFixed(0)} MB`);
+
+  const curlAfterDir = join(tempRoot, 'curl-after');
+  await mkdir(curlAfterDir);
+  const curlAfter = await curlRun(curlAfterDir, 'after');
+  log(`  curl: ${secs(curlAfter.ms)} s`);
+  const curlAfterCheck = await verifyCopy('curl (after)', curlAfterDir, files, new Map());
+  await rm(curlAfterDir, { recursive: true, force: true });
+  const curl = {
+    ms: (curlBefore.ms + curlAfter.ms) / 2,
+    before: curlBefore,
+    after: curlAfter,
+    cpuS: curlBefore.cpuS,
+    serverCpuS: curlBefore.serverCpuS,
+    maxRssKB: curlBefore.maxRssKB,
+  };
 
   const oursData = join(ours.layout.keyDir, 'data');
   const [curlCheck, oursCheck] = await Promise.all([
@@ -658,6 +732,8 @@ async function main() {
   ]);
   const spotEqual = await spotCompare(curlDir, oursData, files, picks);
   const complete =
+    curlAfterCheck.problems === 0 &&
+    curlAfterCheck.bytes === totalBytes &&
     curlCheck.problems === 0 &&
     oursCheck.problems === 0 &&
     curlCheck.count === files.length &&
@@ -697,6 +773,7 @@ async function main() {
       sampledPeakKB: ours.synced.sampledPeakKB,
       cpuUserMs: ours.synced.cpuUserMs - ours.ready.cpuUserMs,
       cpuSystemMs: ours.synced.cpuSystemMs - ours.ready.cpuSystemMs,
+      serverCpuS: ours.synced.serverCpuS,
       timeRssKB,
       report: ours.synced.results[0],
     },
@@ -708,6 +785,7 @@ async function main() {
     complete,
     live,
     serverRssKB,
+    machineCpus: facts.nproc,
   };
 
   const markdown = table(result);
@@ -722,7 +800,7 @@ try {
   keep = parseArgs(process.argv.slice(2)).keep;
   await main();
 } catch (error) {
-  log(`bench failed: ${error instanceof Error ? error.stack : error}`);
+  if (!interrupted) log(`bench failed: ${error instanceof Error ? error.stack : error}`);
   process.exitCode = 1;
 } finally {
   await cleanup(keep);

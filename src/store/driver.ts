@@ -18,6 +18,13 @@ export interface StoreDriver {
   keepCopy(from: string, to: string): Promise<void>;
   /** Optional fast path: stream a file without OpenDAL's per-file reader setup (~3× faster on fs). */
   openRead?(path: string): AsyncIterable<Uint8Array>;
+  /**
+   * Optional fast path: a new file written with plain file-system calls (one open, writes, one
+   * fsync on close) instead of OpenDAL's writer and its thread pool. `close` makes the bytes durable.
+   */
+  openWrite?(path: string): Promise<{ write(chunk: Uint8Array): Promise<void>; close(): Promise<void> }>;
+  /** Optional fast path: rename, creating the target's folders. */
+  move?(from: string, to: string): Promise<void>;
   /** Optional fast path: a small file in one buffer of its exact size (no chunk copies). */
   readWhole?(path: string): Promise<Buffer>;
   /** Optional fast path: every file under `prefix/` with its size, sorted, in one walk. */

@@ -1,5 +1,5 @@
 import { constants, createReadStream } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operator } from 'opendal';
 import { fsyncDir } from '../util/atomic-file.js';
@@ -14,12 +14,39 @@ export function fsDriver(keyDir: string): StoreDriver {
   const operator = new Operator('fs', { root: keyDir });
   const abs = (path: string) => (path === '' ? keyDir : join(keyDir, ...path.split('/')));
   const madeDirs = new Set<string>();
+  const ensureDir = async (folder: string) => {
+    if (madeDirs.has(folder)) return;
+    await mkdir(folder, { recursive: true });
+    madeDirs.add(folder);
+  };
   return {
     operator,
     syncFile: (path) => syncFile(abs(path)),
     syncDir: (path) => fsyncDir(abs(path)),
     openRead: (path) => createReadStream(abs(path), { highWaterMark: 256 * 1024 }),
     readWhole: (path) => readFile(abs(path)),
+    async openWrite(path) {
+      await ensureDir(dirname(abs(path)));
+      const handle = await open(abs(path), 'wx', 0o644);
+      return {
+        async write(chunk) {
+          let at = 0;
+          while (at < chunk.byteLength)
+            at += (await handle.write(chunk, at, chunk.byteLength - at)).bytesWritten;
+        },
+        async close() {
+          try {
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+        },
+      };
+    },
+    async move(from, to) {
+      await ensureDir(dirname(abs(to)));
+      await rename(abs(from), abs(to));
+    },
     async listFiles(prefix) {
       const files: Array<{ path: string; size: number }> = [];
       await walk(abs(prefix), prefix, files);
@@ -27,11 +54,7 @@ export function fsDriver(keyDir: string): StoreDriver {
     },
     async keepCopy(from, to) {
       // Many copies land in the same few folders (snapshot staging): create each folder once.
-      const folder = dirname(abs(to));
-      if (!madeDirs.has(folder)) {
-        await mkdir(folder, { recursive: true });
-        madeDirs.add(folder);
-      }
+      await ensureDir(dirname(abs(to)));
       try {
         await link(abs(from), abs(to));
       } catch (error) {

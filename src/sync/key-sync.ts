@@ -261,7 +261,8 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
         this.emit('progress', { ...progress });
       }),
     );
-    // Durable in this order: files (committed above), index, retry queue, and only then the cursor.
+    // Durable in this order: files (committed above, their folders now), index, retry queue, cursor.
+    await this.options.store.flush();
     await this.index.flush();
     await this.retry.save();
     await writeCursor(this.layout.cursorFile, cursor);
@@ -372,6 +373,7 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
         }),
       ),
     );
+    await this.options.store.flush();
     await this.index.flush();
     await this.retry.save();
   }

@@ -181,14 +181,13 @@ describe('BackupStore crash safety', () => {
   it('a failure between keeping the version and the rename leaves the old file in place', async () => {
     const real = fsDriver(keyDir);
     let failRename = false;
-    const operator = new Proxy(real.operator, {
-      get(target, prop, receiver) {
-        if (prop === 'rename' && failRename) return async () => Promise.reject(new Error('simulated crash'));
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
+    const driver: StoreDriver = {
+      ...real,
+      move: async (from, to) => {
+        if (failRename) throw new Error('simulated crash');
+        await real.move?.(from, to);
       },
-    }) as Operator;
-    const driver: StoreDriver = { ...real, operator };
+    };
     const store = new BackupStore(driver, { now: () => clock.now });
     await put(store, 'data/pub/x', 'old');
     failRename = true;
@@ -201,22 +200,14 @@ describe('BackupStore crash safety', () => {
 
   it('a failed write makes commit reject and removes the temp file', async () => {
     const real = fsDriver(keyDir);
-    const operator = new Proxy(real.operator, {
-      get(target, prop, receiver) {
-        if (prop === 'writer') {
-          return async (path: string) => {
-            const writer = await target.writer(path);
-            return {
-              write: async () => Promise.reject(new Error('disk full')),
-              close: () => writer.close(),
-            };
-          };
-        }
-        const value = Reflect.get(target, prop, receiver);
-        return typeof value === 'function' ? value.bind(target) : value;
+    const driver: StoreDriver = {
+      ...real,
+      openWrite: async (path) => {
+        const writer = await (real.openWrite as NonNullable<StoreDriver['openWrite']>)(path);
+        return { write: async () => Promise.reject(new Error('disk full')), close: () => writer.close() };
       },
-    }) as Operator;
-    const store = new BackupStore({ ...real, operator });
+    };
+    const store = new BackupStore(driver);
     await put(open(), 'data/pub/x', 'old');
     const staged = await store.stage('data/pub/x');
     await expect(staged.write(Buffer.from('a'))).rejects.toThrow('disk full');
@@ -227,7 +218,7 @@ describe('BackupStore crash safety', () => {
     expect(await readFile(join(keyDir, 'data/pub/x'), 'utf8')).toBe('old');
   });
 
-  it('fsyncs the temp file and the folders it touched', async () => {
+  it('fsyncs the temp file before its rename, and the folders it touched on flush', async () => {
     const real = fsDriver(keyDir);
     const calls: string[] = [];
     const driver: StoreDriver = {
@@ -247,9 +238,14 @@ describe('BackupStore crash safety', () => {
     };
     const store = new BackupStore(driver, { now: () => clock.now });
     await put(store, 'data/pub/a/f', '1');
+    expect(calls).toEqual(['file tmp/…']);
+    await store.flush();
     expect(calls).toEqual(['file tmp/…', 'dir data/pub/a', 'dir data/pub', 'dir data', 'dir ']);
     calls.length = 0;
+    await store.flush();
+    expect(calls).toEqual([]); // nothing new to make durable
     await put(store, 'data/pub/a/f', '2');
+    await store.flush();
     expect(calls).toEqual([
       'file tmp/…',
       'keep data/pub/a/f versions/pub/a/f~2024-05-06_07-08-09.010',
