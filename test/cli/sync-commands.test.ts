@@ -168,6 +168,24 @@ describe('add / sync --once / list / status / remove', () => {
     expect(existsSync(join(dataDir, 'lock'))).toBe(false);
   });
 
+  it('reindex rebuilds a lost index from the files on disk', async () => {
+    const user = await signup(testnet.homeserver);
+    await put(testnet.homeserver, user, '/pub/one.txt', 'one');
+    await put(testnet.homeserver, user, '/pub/two/2.txt', 'two!');
+    const dataDir = await newDataDir();
+    await runCli(['--data-dir', dataDir, 'add', user.z32, '--homeserver', testnet.homeserver.url]);
+    await runCli(['--data-dir', dataDir, 'sync', '--once']);
+    const { rm } = await import('node:fs/promises');
+    await rm(join(dataDir, 'keys', user.z32, 'state', 'index.jsonl'));
+    const lost = JSON.parse((await runCli(['--json', '--data-dir', dataDir, 'status', user.z32])).stdout);
+    expect(lost.keys[0].files).toBe(0);
+    const reindexed = await runCli(['--json', '--data-dir', dataDir, 'reindex', user.z32]);
+    expect(reindexed.code).toBe(0);
+    expect(JSON.parse(reindexed.stdout)).toMatchObject({ files: 2, bytes: 7 });
+    const status = JSON.parse((await runCli(['--json', '--data-dir', dataDir, 'status', user.z32])).stdout);
+    expect(status.keys[0]).toMatchObject({ files: 2, bytes: 7 });
+  });
+
   it('resume --accept-deletes on a key that is not paused says so', async () => {
     const user = await signup(testnet.homeserver);
     const dataDir = await newDataDir();
