@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
+import { parsePubky } from '../identity/index.js';
 import {
   DEFAULT_DHT_BOOTSTRAP,
   DEFAULT_RELAYS,
@@ -8,6 +9,7 @@ import {
   PkarrDht,
   PkdnsResolver,
 } from '../pkdns/index.js';
+import type { HomeserverLocation } from '../sync/index.js';
 
 export interface PkdnsFlags {
   relay?: string[];
@@ -52,5 +54,14 @@ export async function openResolver(flags: PkdnsFlags, dataDir: string) {
     async close() {
       await dht?.close();
     },
+  };
+}
+
+/** Where SyncManager finds an unpinned key: its first endpoint, identified by the homeserver key. */
+export async function locateHomeserver(resolver: PkdnsResolver, pubky: string): Promise<HomeserverLocation> {
+  const resolution = await resolver.resolveHomeserver(parsePubky(pubky));
+  return {
+    url: (resolution.endpoints[0] as { url: string }).url,
+    identity: resolution.homeserver ?? resolution.domain ?? '',
   };
 }

@@ -2,6 +2,7 @@ export { type CheckProblem, type CheckReport, checkSnapshot, readManifest } from
 export { type CreatedSnapshot, createSnapshot, type SnapshotOptions } from './create.js';
 export { SnapshotError } from './errors.js';
 export { type ExtractResult, extractSnapshot } from './extract.js';
+export { snapshotKey } from './key-snapshot.js';
 export { listSnapshots, type SnapshotInfo } from './list.js';
 export { MANIFEST_NAME, type Manifest } from './manifest.js';
 export { snapshotName, snapshotTime } from './naming.js';

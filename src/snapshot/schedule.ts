@@ -1,8 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
-import { BackupStore, KeyLayout } from '../store/index.js';
-import { readKeyConfig } from '../sync/index.js';
-import { createSnapshot } from './create.js';
+import { KeyLayout } from '../store/index.js';
+import { snapshotKey } from './key-snapshot.js';
 import { listSnapshots } from './list.js';
 import { hasPolicy, planPrune } from './prune.js';
 
@@ -57,14 +56,7 @@ async function snapshotIfDue(
   const snapshots = await listSnapshots(layout);
   const newest = snapshots.at(-1);
   if (newest && now().getTime() - newest.createdAt.getTime() < period) return undefined;
-  const keyConfig = await readKeyConfig(layout.keyConfigFile, pubky);
-  const created = await createSnapshot({
-    layout,
-    store: BackupStore.openFs(layout.keyDir),
-    homeserver: keyConfig.homeserverUrl ?? keyConfig.syncedFrom ?? null,
-    tool: options.tool,
-    now,
-  });
+  const created = await snapshotKey(dataDir, pubky, { tool: options.tool, now });
   const { every: _every, ...policy } = options.config;
   if (hasPolicy(policy)) {
     for (const old of planPrune(await listSnapshots(layout), policy).remove)

@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import type { Config } from '../config/index.js';
 import { HomeserverClient } from '../homeserver/index.js';
 import { BackupStore, KeyLayout } from '../store/index.js';
-import { readKeyConfig, writeKeyConfig } from './key-config.js';
+import { type KeyConfig, readKeyConfig, writeKeyConfig } from './key-config.js';
 import { KeySync } from './key-sync.js';
 import { MAX_USERS_PER_STREAM, watchLive } from './live-watcher.js';
 import type { SyncReport, SyncStatus } from './status.js';
@@ -30,6 +30,8 @@ export interface SyncManagerOptions {
 interface ManagedKey {
   sync: KeySync;
   location: HomeserverLocation;
+  /** `state/key.json`, read once; only this process writes it while it runs. */
+  config: KeyConfig;
 }
 
 export interface SyncManagerEvents {
@@ -72,7 +74,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     const results = await Promise.all(
       [...this.keys.entries()].map(async ([pubky, key]) => {
         try {
-          return await this.catchUpKey(pubky, key, signal);
+          return await this.catchUpKey(key, signal);
         } catch (error) {
           return { pubky, error: error as Error };
         }
@@ -90,7 +92,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       // Debounce a burst of events into one catch-up.
       const timer = setTimeout(() => {
         pending.delete(pubky);
-        this.catchUpKey(pubky, key, signal).catch(() => {});
+        this.catchUpKey(key, signal).catch(() => {});
       }, 50);
       pending.set(pubky, timer);
     };
@@ -130,8 +132,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       }
     }
     for (const [pubky, key] of this.keys) {
-      const keyConfig = await readKeyConfig(key.sync.layout.keyConfigFile, pubky);
-      if (keyConfig.homeserverUrl) continue;
+      if (key.config.homeserverUrl) continue;
       const location = await this.options.locate(pubky).catch(() => undefined);
       if (!location || location.identity === key.location.identity) continue;
       const { client, downloads } = this.clientFor(location.url);
@@ -181,17 +182,17 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     });
     sync.on('status', (status) => this.emit('status', pubky, status));
     sync.on('progress', (progress) => this.emit('progress', pubky, progress));
-    this.keys.set(pubky, { sync, location });
+    this.keys.set(pubky, { sync, location, config: keyConfig });
   }
 
-  private async catchUpKey(pubky: string, key: ManagedKey, signal?: AbortSignal): Promise<SyncReport> {
-    const layout = key.sync.layout;
-    const keyConfig = await readKeyConfig(layout.keyConfigFile, pubky);
+  private async catchUpKey(key: ManagedKey, signal?: AbortSignal): Promise<SyncReport> {
     // The user moved homeserver: the old cursor means nothing there; compare by listing instead.
-    const moved = keyConfig.syncedFrom !== undefined && keyConfig.syncedFrom !== key.location.identity;
+    const { syncedFrom } = key.config;
+    const moved = syncedFrom !== undefined && syncedFrom !== key.location.identity;
     const report = await key.sync.catchUp(signal, { reconcile: moved });
-    if (keyConfig.syncedFrom !== key.location.identity) {
-      await writeKeyConfig(layout.keyConfigFile, { ...keyConfig, syncedFrom: key.location.identity });
+    if (syncedFrom !== key.location.identity) {
+      key.config = { ...key.config, syncedFrom: key.location.identity };
+      await writeKeyConfig(key.sync.layout.keyConfigFile, key.config);
     }
     return report;
   }

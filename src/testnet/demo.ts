@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { signAuthToken } from '../homeserver/auth-token.js';
+import { encodePathForUrl } from '../homeserver/url-path.js';
 import { Keypair } from '../identity/index.js';
 import { pubkyRecord, putToRelay, SignedPacket } from '../pkdns/index.js';
 import type { Testnet } from './testnet.js';
@@ -79,7 +80,7 @@ export async function demoSession(testnet: Testnet, keypair: Keypair): Promise<s
 }
 
 export async function demoPut(testnet: Testnet, user: string, cookie: string, file: DemoFile): Promise<void> {
-  const url = `${testnet.homeserver.url}${file.path.split('/').map(encodeURIComponent).join('/')}`;
+  const url = `${testnet.homeserver.url}${encodePathForUrl(file.path)}`;
   const response = await fetch(url, {
     method: 'PUT',
     headers: { 'pubky-host': user, cookie, 'content-type': file.contentType },

@@ -2,7 +2,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Operator } from 'opendal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackupStore, fsDriver, hashStream, type StoreDriver } from '../../src/store/index.js';
 

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG } from '../../config/index.js';
-import { parsePubky } from '../../identity/index.js';
 import { PkdnsResolver } from '../../pkdns/index.js';
 import { SyncManager } from '../../sync/index.js';
 import { demoKeypair, demoPut, demoSession, seedDemo } from '../../testnet/demo.js';
@@ -12,6 +11,7 @@ import { startTestnet, type Testnet } from '../../testnet/testnet.js';
 import { addKey } from '../add-key.js';
 import type { CliContext } from '../context.js';
 import { formatBytes } from '../key-summary.js';
+import { locateHomeserver } from '../pkdns-setup.js';
 import { createSyncProgress } from '../sync-progress.js';
 
 export function registerDemo(program: Command, context: CliContext): void {
@@ -36,13 +36,7 @@ export function registerDemo(program: Command, context: CliContext): void {
           dataDir,
           config: DEFAULT_CONFIG,
           pubkys: users.map((u) => u.pubky),
-          locate: async (pubky) => {
-            const resolution = await resolver.resolveHomeserver(parsePubky(pubky));
-            return {
-              url: (resolution.endpoints[0] as { url: string }).url,
-              identity: resolution.homeserver ?? '',
-            };
-          },
+          locate: (pubky) => locateHomeserver(resolver, pubky),
         });
         const progress = createSyncProgress(manager);
         const reports = await manager.syncOnce().finally(() => progress.stop());

@@ -2,15 +2,14 @@ import { rm } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import {
   checkSnapshot,
-  createSnapshot,
   extractSnapshot,
   hasPolicy,
   listSnapshots,
   planPrune,
   type RetentionPolicy,
+  snapshotKey,
 } from '../../snapshot/index.js';
-import { BackupStore, KeyLayout } from '../../store/index.js';
-import { readKeyConfig } from '../../sync/index.js';
+import { KeyLayout } from '../../store/index.js';
 import type { CliContext } from '../context.js';
 import { formatBytes } from '../key-summary.js';
 import { selectKeys } from '../keys.js';
@@ -28,14 +27,7 @@ export function registerSnapshot(program: Command, context: CliContext): void {
       const dataDir = context.dataDir();
       const created = [];
       for (const pubky of await selectKeys(dataDir, texts)) {
-        const layout = new KeyLayout(dataDir, pubky);
-        const keyConfig = await readKeyConfig(layout.keyConfigFile, pubky);
-        const result = await createSnapshot({
-          layout,
-          store: BackupStore.openFs(layout.keyDir),
-          homeserver: keyConfig.homeserverUrl ?? keyConfig.syncedFrom ?? null,
-          tool: `pubky-backup ${toolVersion()}`,
-        });
+        const result = await snapshotKey(dataDir, pubky, { tool: `pubky-backup ${toolVersion()}` });
         created.push({ pubky, ...result });
       }
       context

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../../config/index.js';
-import { parsePubky } from '../../identity/index.js';
 import { runSnapshotSchedule } from '../../snapshot/index.js';
 import { SyncManager, type SyncReport, type SyncStatus } from '../../sync/index.js';
 import { acquireInstanceLock } from '../../util/instance-lock.js';
@@ -8,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { formatBytes } from '../key-summary.js';
 import { selectKeys } from '../keys.js';
 import { CliError, ExitCode } from '../output.js';
-import { openResolver } from '../pkdns-setup.js';
+import { locateHomeserver, openResolver } from '../pkdns-setup.js';
 import { createSyncProgress } from '../sync-progress.js';
 import { toolVersion } from '../tool-version.js';
 
@@ -34,11 +33,7 @@ export function registerSync(program: Command, context: CliContext): void {
           pubkys,
           locate: async (pubky) => {
             pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
-            const resolution = await pkdns.resolver.resolveHomeserver(parsePubky(pubky));
-            return {
-              url: (resolution.endpoints[0] as { url: string }).url,
-              identity: resolution.homeserver ?? resolution.domain ?? '',
-            };
+            return locateHomeserver(pkdns.resolver, pubky);
           },
         });
         if (options.once) {

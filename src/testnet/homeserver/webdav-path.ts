@@ -37,14 +37,6 @@ export function normalizeRequestPath(rawPath: string): string {
   return path;
 }
 
-/** Percent-encodes each segment of a decoded path, for use in a URL. */
-export function encodePathForUrl(path: string): string {
-  return path
-    .split('/')
-    .map((segment) => encodeURIComponent(segment))
-    .join('/');
-}
-
 /** Orders paths by UTF-8 bytes (as the homeserver's key-value store does), not UTF-16 units. */
 export function compareUtf8(a: string, b: string): number {
   const length = Math.min(a.length, b.length);

@@ -1,0 +1,19 @@
+import { BackupStore, KeyLayout } from '../store/index.js';
+import { readKeyConfig } from '../sync/index.js';
+import { type CreatedSnapshot, createSnapshot } from './create.js';
+
+/** Snapshots one backed-up key, recording the homeserver it follows (pinned URL or last synced). */
+export async function snapshotKey(
+  dataDir: string,
+  pubky: string,
+  options: { tool: string; now?: () => Date },
+): Promise<CreatedSnapshot> {
+  const layout = new KeyLayout(dataDir, pubky);
+  const keyConfig = await readKeyConfig(layout.keyConfigFile, pubky);
+  return createSnapshot({
+    layout,
+    store: BackupStore.openFs(layout.keyDir),
+    homeserver: keyConfig.homeserverUrl ?? keyConfig.syncedFrom ?? null,
+    ...options,
+  });
+}
