@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { FileIndex, KeyLayout, RetryQueue, readActivity, readCursor } from '../store/index.js';
-import { readKeyConfig } from '../sync/index.js';
+import { readKeyConfig, readPaused } from '../sync/index.js';
 
 /** What `list` and `status` say about one key, read from its state folder (no network). */
 export async function summarizeKey(dataDir: string, pubky: string, activity = 0) {
@@ -11,7 +11,7 @@ export async function summarizeKey(dataDir: string, pubky: string, activity = 0)
     readCursor(layout.cursorFile),
     FileIndex.open(layout.indexFile),
     RetryQueue.open(layout.retryFile),
-    readJson(layout.pausedFile),
+    readPaused(layout),
     readJson(layout.homeserverFile),
   ]);
   let bytes = 0;

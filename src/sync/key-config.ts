@@ -24,7 +24,13 @@ export async function readKeyConfig(file: string, pubky: string): Promise<KeyCon
       return { pubky, addedAt: new Date(0).toISOString() };
     throw error;
   }
-  const parsed = KeyConfigSchema.safeParse(JSON.parse(text));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = KeyConfigSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`${file} is invalid: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }
