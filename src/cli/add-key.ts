@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { HomeserverClient, HomeserverError, isMissingRoute } from '../homeserver/index.js';
+import { HomeserverClient, HomeserverError, homeserverBaseUrl, isMissingRoute } from '../homeserver/index.js';
 import { parsePubky } from '../identity/index.js';
 import { homeserverEndpoints, type PkdnsResolver } from '../pkdns/index.js';
 import { KeyLayout } from '../store/index.js';
@@ -13,6 +13,8 @@ export interface AddedKey {
   source: string;
   folder: string;
   knownToHomeserver: boolean;
+  /** Set when the homeserver address given was shortened (`/pub/…` dropped): what was dropped. */
+  droppedFromUrl?: string;
 }
 
 /**
@@ -34,8 +36,13 @@ export async function addKey(
   }
   let url: string;
   let source: string;
-  if (homeserver && /^https?:\/\//i.test(homeserver)) {
-    url = homeserver.replace(/\/+$/, '');
+  let droppedFromUrl: string | undefined;
+  if (homeserver && /^[a-z][a-z0-9+.-]*:\/\//i.test(homeserver) && !/^pubky:/i.test(homeserver)) {
+    try {
+      ({ url, dropped: droppedFromUrl } = homeserverBaseUrl(homeserver));
+    } catch (error) {
+      throw new CliError('BAD_HOMESERVER_URL', `${(error as Error).message} Nothing was added.`);
+    }
     source = 'pinned with --homeserver';
   } else if (homeserver) {
     const key = parsePubky(homeserver);
@@ -57,22 +64,48 @@ export async function addKey(
     ...(homeserver && { homeserverUrl: url }),
   });
   if (reactivating) await rm(layout.inactiveMarker, { force: true });
-  return { pubky: user.z32, homeserver: url, source, folder: layout.keyDir, knownToHomeserver };
+  return {
+    pubky: user.z32,
+    homeserver: url,
+    source,
+    folder: layout.keyDir,
+    knownToHomeserver,
+    ...(droppedFromUrl !== undefined && { droppedFromUrl }),
+  };
 }
 
-/** The homeserver must answer; returns whether it hosts the user. Writes nothing. */
+/**
+ * The address must be a homeserver: its `/events/` feed answers (every generation has one), so a
+ * web page or a wrong path is refused here rather than failing every sync later. Returns whether it
+ * hosts the user (unknown on homeservers without `/events-stream`). Writes nothing.
+ */
 async function checkHomeserver(url: string, user: string): Promise<boolean> {
   const client = new HomeserverClient({ baseUrl: url, requestTimeoutMs: 10_000 });
+  const unreachable = (error: unknown) => {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new CliError(
+      'HOMESERVER_UNREACHABLE',
+      `Cannot reach the homeserver at ${url}: ${reason}. Nothing was added.`,
+    );
+  };
+  try {
+    await client.eventsPage('0', 1);
+  } catch (error) {
+    if (error instanceof HomeserverError && (error.kind === 'not-found' || error.kind === 'client')) {
+      throw new CliError(
+        'NOT_A_HOMESERVER',
+        `${url} does not answer like a Pubky homeserver (GET /events/ answered ${error.status ?? error.kind}). ` +
+          'Check the address: it is the homeserver itself, like https://homeserver.example, not a file or page on it. Nothing was added.',
+      );
+    }
+    throw unreachable(error);
+  }
   try {
     for await (const _event of client.eventsStream({ users: [{ user, cursor: '0' }], limit: 1 })) break;
     return true;
   } catch (error) {
     if (isMissingRoute(error)) return true; // an older homeserver: reachable, can't tell more
     if (error instanceof HomeserverError && error.kind === 'not-found') return false;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new CliError(
-      'HOMESERVER_UNREACHABLE',
-      `Cannot reach the homeserver at ${url}: ${reason}. Nothing was added.`,
-    );
+    throw unreachable(error);
   }
 }

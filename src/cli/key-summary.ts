@@ -1,18 +1,19 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { FileIndex, KeyLayout, RetryQueue, readActivity, readCursor } from '../store/index.js';
+import { FileIndex, KeyLayout, RetryQueue, readActivity, readCursor, readLastRun } from '../store/index.js';
 import { readKeyConfig, readPaused } from '../sync/index.js';
 
 /** What `list` and `status` say about one key, read from its state folder (no network). */
 export async function summarizeKey(dataDir: string, pubky: string, activity = 0) {
   const layout = new KeyLayout(dataDir, pubky);
-  const [config, cursor, index, retry, paused, resolved] = await Promise.all([
+  const [config, cursor, index, retry, paused, resolved, lastRun] = await Promise.all([
     readKeyConfig(layout.keyConfigFile, pubky),
     readCursor(layout.cursorFile),
     FileIndex.open(layout.indexFile),
     RetryQueue.open(layout.retryFile),
     readPaused(layout),
     readJson(layout.homeserverFile),
+    readLastRun(layout.lastRunFile),
   ]);
   let bytes = 0;
   for (const entry of index.entries()) bytes += entry.size;
@@ -30,6 +31,7 @@ export async function summarizeKey(dataDir: string, pubky: string, activity = 0)
       .all()
       .map((item) => ({ path: item.path, attempts: item.attempts, lastError: item.lastError })),
     paused: paused && !paused.accepted ? { deletes: paused.deletes, files: paused.files } : null,
+    lastRun: lastRun ?? null,
     recentActivity: activity > 0 ? await readActivity(layout.activityLog, { last: activity }) : [],
   };
 }

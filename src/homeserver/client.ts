@@ -2,7 +2,16 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Keypair } from '../identity/index.js';
 import { signAuthToken } from './auth-token.js';
 import { HomeserverError } from './errors.js';
-import { type FeedEvent, isCursor, parseFeedCursor, parseFeedLine, parseSseEvent } from './events.js';
+import {
+  type EventsPage,
+  FEED_START_CURSOR,
+  type FeedEntry,
+  isCursor,
+  parseEventsPage,
+  parseSseEvent,
+} from './events.js';
+import { canonicalBlake3 } from './hash-text.js';
+import { parseListing } from './listing.js';
 import { Exchange, type RequestSpec, type ResponseBody } from './transport.js';
 import { encodePathForUrl, queryString } from './url-path.js';
 
@@ -20,8 +29,10 @@ export interface HomeserverClientOptions {
 
 /** What GET/HEAD tell about a file (protocol.md §5). */
 export interface FileMeta {
-  /** Unquoted: the base64 BLAKE3 of the content on current homeservers. */
+  /** Unquoted, as sent (send it back in `If-None-Match`): base64 BLAKE3 on v0.6+, hex before. */
   etag?: string;
+  /** The ETag read as a BLAKE3 hash, canonical base64; undefined when it is not one. */
+  contentHash?: string;
   size?: number;
   contentType?: string;
   lastModified?: Date;
@@ -31,12 +42,6 @@ export interface FileResponse extends FileMeta {
   status: 200 | 304;
   /** Streamed, never buffered; empty for 304. Iterate it to the end or `cancel()` it. */
   body: ResponseBody;
-}
-
-export interface EventsPage {
-  events: FeedEvent[];
-  /** The page's trailing `cursor:` line; undefined when the page is empty. */
-  cursor?: string;
 }
 
 export interface EventsStreamOptions {
@@ -58,6 +63,8 @@ export interface ListOptions {
   shallow?: boolean;
   /** Page size, 1..1000; default 1000 (the homeserver's maximum). */
   limit?: number;
+  /** Told about listing lines that are not entries of this user (they are not yielded). */
+  onSkipped?: (entry: { text: string; reason: string }) => void;
   signal?: AbortSignal;
 }
 
@@ -107,44 +114,31 @@ export class HomeserverClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  /** `GET /events/?cursor=&limit=`: one page of the homeserver-wide feed, after `cursor`. */
+  /**
+   * `GET /events/?cursor=&limit=`: one page of the homeserver-wide feed, after `cursor`. Lines this
+   * client cannot read come back in `skipped` (see `parseEventsPage`); the caller checks progress.
+   */
   async eventsPage(cursor: string, limit: number, signal?: AbortSignal): Promise<EventsPage> {
     assertCursor(cursor);
     assertLimit(limit, MAX_EVENTS_PAGE_LIMIT);
+    // `0` is refused by homeservers before v0.6 (timestamp cursors); this start is read by all.
     const target = `/events/${queryString([
-      ['cursor', cursor],
+      ['cursor', cursor === '0' ? FEED_START_CURSOR : cursor],
       ['limit', String(limit)],
     ])}`;
     const exchange = await this.send({ method: 'GET', target, label: `GET ${target}`, signal });
     if (exchange.status !== 200) throw await exchange.statusError();
-    const text = await exchange.text(MAX_PAGE_BYTES);
-    const events: FeedEvent[] = [];
-    let next: string | undefined;
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      if (next !== undefined) {
-        throw new HomeserverError('protocol', exchange.url, `Feed line after the cursor line: ${line}`);
-      }
-      next = parseFeedCursor(line, exchange.url);
-      if (next === undefined) events.push(parseFeedLine(line, exchange.url));
-    }
-    if (events.length > 0 && next === undefined) {
-      throw new HomeserverError(
-        'protocol',
-        exchange.url,
-        `Homeserver ${this.baseUrl} sent ${events.length} events without a trailing "cursor:" line.`,
-      );
-    }
-    return next === undefined ? { events } : { events, cursor: next };
+    return parseEventsPage(await exchange.text(MAX_PAGE_BYTES));
   }
 
   /**
    * `GET /events-stream` (SSE) for up to 50 users, each from its own cursor. Yields events as they
    * arrive (constant memory); ends when a non-live stream is complete or when `signal` aborts.
    * A non-200 answer throws before the first event (404: see `isMissingRoute`); a live stream
-   * that drops or ends throws a `network` error: reconnect from the last cursor seen.
+   * that drops or ends throws a `network` error: reconnect from the last cursor seen. Messages
+   * this client cannot read are yielded as `SkippedEntry` (never thrown: see `parseSseEvent`).
    */
-  async *eventsStream(options: EventsStreamOptions): AsyncGenerator<FeedEvent> {
+  async *eventsStream(options: EventsStreamOptions): AsyncGenerator<FeedEntry> {
     const { users, live = false, reverse = false, limit, path, signal } = options;
     if (users.length < 1 || users.length > MAX_STREAM_USERS) {
       throw new RangeError(`An event stream is for 1 to ${MAX_STREAM_USERS} users, got ${users.length}.`);
@@ -206,9 +200,8 @@ export class HomeserverClient {
         if (failure) throw failure;
         const messages = queue.splice(0);
         for (const message of messages) {
-          const event = parseSseEvent(message, exchange.url);
           received++;
-          yield event;
+          yield parseSseEvent(message);
         }
       }
     } catch (error) {
@@ -226,11 +219,14 @@ export class HomeserverClient {
     }
   }
 
-  /** `GET <path>` of the user's file, streamed. 304 when `ifNoneMatch` (an ETag) still matches. */
+  /**
+   * `GET <path>` of the user's file, streamed. 304 when `ifNoneMatch` (an ETag) still matches.
+   * `keepEscapes`: send `%XX` in the path as is (see `encodePathForUrl`).
+   */
   async get(
     user: string,
     path: string,
-    options: { signal?: AbortSignal; ifNoneMatch?: string } = {},
+    options: { signal?: AbortSignal; ifNoneMatch?: string; keepEscapes?: boolean } = {},
   ): Promise<FileResponse> {
     assertUser(user);
     assertFilePath(path);
@@ -238,7 +234,7 @@ export class HomeserverClient {
     if (options.ifNoneMatch !== undefined) headers['if-none-match'] = quoteEtag(options.ifNoneMatch);
     const exchange = await this.send({
       method: 'GET',
-      target: encodePathForUrl(path),
+      target: encodePathForUrl(path, { keepEscapes: options.keepEscapes }),
       label: `GET ${path}`,
       headers,
       signal: options.signal,
@@ -279,7 +275,6 @@ export class HomeserverClient {
     }
     const limit = options.limit ?? MAX_LIST_LIMIT;
     assertLimit(limit, MAX_LIST_LIMIT);
-    const prefix = `pubky://${user}`;
     let cursor: string | undefined;
     for (;;) {
       const target = `${encodePathForUrl(dir)}${queryString([
@@ -300,14 +295,10 @@ export class HomeserverClient {
         throw error;
       }
       if (exchange.status !== 200) throw await exchange.statusError();
-      const text = await exchange.text(MAX_PAGE_BYTES);
-      const lines = text === '' ? [] : text.split('\n');
-      for (const line of lines) {
-        if (!line.startsWith(`${prefix}/`)) {
-          throw new HomeserverError('protocol', exchange.url, `Listing entry not of user ${user}: ${line}`);
-        }
-        yield line.slice(prefix.length);
-      }
+      const page = parseListing(await exchange.text(MAX_PAGE_BYTES), user);
+      for (const skipped of page.skipped) options.onSkipped?.(skipped);
+      yield* page.paths;
+      const lines = page.lines;
       const last = lines.at(-1);
       if (lines.length < limit || last === undefined) return;
       if (last === cursor) {
@@ -436,7 +427,11 @@ export class HomeserverClient {
 function fileMeta(exchange: Exchange): FileMeta {
   const meta: FileMeta = {};
   const etag = exchange.header('etag');
-  if (etag !== undefined) meta.etag = etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+  if (etag !== undefined) {
+    meta.etag = etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+    const hash = canonicalBlake3(meta.etag);
+    if (hash !== undefined) meta.contentHash = hash;
+  }
   const length = exchange.header('content-length');
   if (length !== undefined && /^\d+$/.test(length)) meta.size = Number(length);
   const contentType = exchange.header('content-type');
@@ -466,7 +461,9 @@ function assertUser(user: string): void {
 }
 
 function assertCursor(cursor: string): void {
-  if (!isCursor(cursor)) throw new RangeError(`A cursor is a decimal u64, got ${JSON.stringify(cursor)}`);
+  if (!isCursor(cursor)) {
+    throw new RangeError(`A cursor is a decimal u64 or a timestamp cursor, got ${JSON.stringify(cursor)}`);
+  }
 }
 
 function assertLimit(limit: number, max: number): void {

@@ -26,6 +26,8 @@ export interface HomeserverErrorDetails {
   body?: string;
   /** For a 404 from `/events-stream`: whether the homeserver lacks the route (see `isMissingRoute`). */
   missingRoute?: boolean;
+  /** A feed page that handed out entries without moving its cursor forward (see `sync/feed.ts`). */
+  feedStalled?: boolean;
   cause?: unknown;
 }
 
@@ -45,6 +47,8 @@ export class HomeserverError extends Error {
    * there). The client decides this with one probe request when it sees such a 404.
    */
   readonly missingRoute?: boolean;
+  /** The events feed handed out entries without moving its cursor: a broken homeserver. */
+  readonly feedStalled?: boolean;
 
   constructor(
     readonly kind: HomeserverErrorKind,
@@ -58,6 +62,7 @@ export class HomeserverError extends Error {
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
     if (details.body !== undefined) this.body = details.body;
     if (details.missingRoute !== undefined) this.missingRoute = details.missingRoute;
+    if (details.feedStalled) this.feedStalled = true;
   }
 }
 

@@ -8,8 +8,8 @@ export {
   parseCapabilities,
   signAuthToken,
 } from './auth-token.js';
+export { type HomeserverBaseUrl, homeserverBaseUrl } from './base-url.js';
 export {
-  type EventsPage,
   type EventsStreamOptions,
   type FileMeta,
   type FileResponse,
@@ -31,10 +31,16 @@ export {
 } from './errors.js';
 export {
   compareCursors,
+  type EventsPage,
+  type FeedEntry,
   type FeedEvent,
   isCursor,
-  parseFeedCursor,
+  isEventId,
+  parseEventsPage,
   parseFeedLine,
   parseSseEvent,
+  type SkippedEntry,
 } from './events.js';
+export { canonicalBlake3 } from './hash-text.js';
+export { type ListingPage, parseListing } from './listing.js';
 export { encodePathForUrl } from './url-path.js';

@@ -1,9 +1,11 @@
 /**
  * Paths arrive from feeds and listings *decoded* (`/pub/naïve café.txt`, protocol.md §5); a URL
  * needs each segment percent-encoded. Only ever encode: a literal `%2e%2e` in a name is a name and
- * becomes `%252e%252e` on the wire, which the homeserver decodes back to `%2e%2e`.
+ * becomes `%252e%252e` on the wire, which the homeserver decodes back to `%2e%2e`. `keepEscapes`
+ * is for the one generation (pubky-homeserver 0.1 / pubky 0.4) that stored and announced paths
+ * still percent-encoded: there `%20` in a feed path must reach the server as `%20`.
  */
-export function encodePathForUrl(path: string): string {
+export function encodePathForUrl(path: string, options: { keepEscapes?: boolean } = {}): string {
   if (!path.startsWith('/'))
     throw new RangeError(`A homeserver path starts with "/": ${JSON.stringify(path)}`);
   return path
@@ -15,7 +17,12 @@ export function encodePathForUrl(path: string): string {
         throw new RangeError(`A homeserver path has no "." or ".." segments: ${JSON.stringify(path)}`);
       }
       try {
-        return encodeURIComponent(segment);
+        if (!options.keepEscapes) return encodeURIComponent(segment);
+        // Homeservers v0.4 stored the request path undecoded (`my%20file.txt`): send its escapes as is.
+        return segment
+          .split(/(%[0-9A-Fa-f]{2})/)
+          .map((part, i) => (i % 2 === 1 ? part : encodeURIComponent(part)))
+          .join('');
       } catch {
         throw new RangeError(`Path is not valid Unicode (lone surrogate): ${JSON.stringify(path)}`);
       }

@@ -37,6 +37,8 @@ export function homeserverOf(packet: SignedPacket): PublicKey | undefined {
  * HTTP endpoints from a homeserver's apex HTTPS/SVCB records, by priority. Records targeting the
  * key itself (`.`) need pubky-TLS, which plain HTTP clients cannot speak, so they are skipped;
  * `localhost` means plain http on the HTTP_PORT param (65280), as in the SDK's testnet mapping.
+ * SvcPriority 0 (AliasMode, `. HTTPS 0 homeserver.example.org.`, published by early homeservers)
+ * names the domain to use, on port 443.
  */
 export function homeserverEndpoints(packet: SignedPacket): HomeserverEndpoint[] {
   const endpoints: HomeserverEndpoint[] = [];
@@ -56,7 +58,7 @@ const PORT_PARAM = 3;
 
 function endpointUrl(data: SvcbData): string | undefined {
   const target = data.target.replace(/\.$/, '');
-  if (target === '' || target === '.' || data.priority === 0) return undefined;
+  if (target === '' || target === '.') return undefined;
   if (target === 'localhost') {
     const port = svcbHttpPort(data);
     return port === undefined ? undefined : `http://localhost:${port}`;

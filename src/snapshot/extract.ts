@@ -1,109 +1,170 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { lstat, mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DATA_PREFIX, hasControlChar, MAX_SEGMENT_BYTES, SELF_ENTRY, storePathOf } from '../store/index.js';
 import { newBlake3 } from '../util/blake3.js';
 import { readManifest } from './check.js';
 import { SnapshotError } from './errors.js';
-import { entryNameOf, MANIFEST_NAME } from './manifest.js';
+import { MANIFEST_NAME } from './manifest.js';
 import { openZip } from './zip-reader.js';
+
+export interface ExtractFailure {
+  entry: string;
+  reason: string;
+}
 
 export interface ExtractResult {
   dir: string;
   files: number;
   bytes: number;
+  /** Entries that could not be extracted, each with why; the others were. */
+  failed: ExtractFailure[];
 }
 
 /**
- * Extracts a snapshot into `dir` (`dir/pub/…`). Every entry name is checked before anything is
- * written: absolute names, `..`, backslashes, drive letters and NUL are refused (zip-slip), and the
- * whole extraction is refused with them. Each file is verified against the manifest's BLAKE3 while
- * it is written, and lands under its final name only when it matches.
+ * Extracts a snapshot into `dir` as the backup's own mirror is laid out (`dir/pub/…`, names
+ * escaped and mapped exactly as in `data/`: see `storePathOf`; a file whose name is also a folder
+ * goes inside it as `%2E`). Every entry name is checked before anything is written: absolute names,
+ * `..`, backslashes, drive letters, NUL and control characters refuse the whole archive (zip-slip).
+ * Then every entry that can be read is extracted, verified against the manifest's BLAKE3 while it is
+ * written (in a temp folder inside `dir`, so no name is ever lengthened), and moved into place; each
+ * entry that cannot is listed in `failed`, and extraction goes on. Throws `SnapshotError` only when
+ * the archive cannot be opened or has no manifest.
  */
-export async function extractSnapshot(file: string, dir: string): Promise<ExtractResult> {
+export async function extractSnapshot(
+  file: string,
+  dir: string,
+  options: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<ExtractResult> {
   const root = resolve(dir);
-  const scan = await openZip(file);
-  const unsafe: string[] = [];
-  try {
-    for await (const entry of scan.entries()) {
-      if (!safeTarget(root, entry.fileName)) unsafe.push(entry.fileName);
-    }
-  } catch (error) {
-    // yauzl itself refuses absolute and `..` names while reading the directory.
-    if (!/invalid relative path|absolute path|invalid characters/i.test((error as Error).message))
-      throw error;
-    unsafe.push((error as Error).message.replace(/^.*?: /, ''));
-  } finally {
-    scan.close();
-  }
+  const names = await scanNames(file);
+  const unsafe = names.filter((name) => name !== MANIFEST_NAME && !name.endsWith('/') && !segmentsOf(name));
   if (unsafe.length > 0) {
     throw new SnapshotError(
       'UNSAFE_ENTRY',
-      `${file} has entries that would be written outside ${root}: ${unsafe
+      `${file} has entries that are not backup paths and could be written outside ${root}: ${unsafe
         .slice(0, 5)
         .map((n) => JSON.stringify(n))
-        .join(', ')}. ` + 'Nothing was extracted.',
+        .join(', ')}. Nothing was extracted.`,
     );
   }
   const manifestZip = await openZip(file);
   const manifest = await readManifest(manifestZip, file).finally(() => manifestZip.close());
-  const hashes = new Map(manifest.files.map((f) => [entryNameOf(f.path), f.blake3]));
+  const hashes = new Map(manifest.files.map((f) => [f.path.replace(/^\/+/, ''), f.blake3]));
+  const total = names.filter((name) => name !== MANIFEST_NAME && !name.endsWith('/')).length;
 
+  const temp = join(root, `.pubky-backup-extract-${randomBytes(4).toString('hex')}`);
+  await mkdir(temp, { recursive: true });
+  const result: ExtractResult = { dir: root, files: 0, bytes: 0, failed: [] };
   const zip = await openZip(file);
-  let files = 0;
-  let bytes = 0;
+  let n = 0;
   try {
     for await (const entry of zip.entries()) {
       if (entry.fileName === MANIFEST_NAME || entry.fileName.endsWith('/')) continue;
-      const target = safeTarget(root, entry.fileName) as string;
-      await mkdir(dirname(target), { recursive: true });
-      const temp = `${target}.${randomBytes(4).toString('hex')}.part`;
-      const hasher = await newBlake3();
-      const hashing = new Transform({
-        transform(chunk: Buffer, _encoding, next) {
-          hasher.update(chunk);
-          bytes += chunk.length;
-          next(null, chunk);
-        },
-      });
+      const part = join(temp, `${n++}.part`);
       try {
-        await pipeline(await zip.read(entry), hashing, createWriteStream(temp));
-        const blake3 = hasher.digest();
+        const segments = segmentsOf(entry.fileName) as string[];
+        const hasher = await newBlake3();
+        let size = 0;
+        const hashing = new Transform({
+          transform(chunk: Buffer, _encoding, next) {
+            hasher.update(chunk);
+            size += chunk.length;
+            next(null, chunk);
+          },
+        });
+        await pipeline(await zip.read(entry), hashing, createWriteStream(part));
         const expected = hashes.get(entry.fileName);
-        if (expected !== undefined && expected !== blake3) {
-          throw new SnapshotError(
-            'DAMAGED',
-            `${entry.fileName} in ${file} does not match its manifest hash: the archive is damaged`,
-          );
-        }
-        await rename(temp, target);
+        if (expected === undefined) throw new Error('not listed in the manifest');
+        if (hasher.digest() !== expected) throw new Error('its bytes do not match the manifest (damaged)');
+        await place(root, temp, storePathOf(segments).slice(DATA_PREFIX.length + 1), part);
+        result.files++;
+        result.bytes += size;
+      } catch (error) {
+        result.failed.push({ entry: entry.fileName, reason: (error as Error).message });
       } finally {
-        await rm(temp, { force: true });
+        await rm(part, { force: true });
+        options.onProgress?.(result.files + result.failed.length, total);
       }
-      files++;
     }
+  } catch (error) {
+    // The central directory itself is damaged: what was extracted stays, the rest is reported.
+    result.failed.push({ entry: '(rest of the archive)', reason: (error as Error).message });
+  } finally {
+    zip.close();
+    await rm(temp, { recursive: true, force: true });
+  }
+  return result;
+}
+
+/** Every entry name of the archive, or `NOT_A_SNAPSHOT` when even that cannot be read. */
+async function scanNames(file: string): Promise<string[]> {
+  const zip = await openZip(file);
+  const names: string[] = [];
+  try {
+    for await (const entry of zip.entries()) names.push(entry.fileName);
+  } catch (error) {
+    // yauzl itself refuses absolute and `..` names while reading the directory.
+    const message = (error as Error).message;
+    if (/invalid relative path|absolute path|invalid characters/i.test(message)) {
+      throw new SnapshotError(
+        'UNSAFE_ENTRY',
+        `${file} has an entry that would be written outside the target folder (${message}). Nothing was extracted.`,
+      );
+    }
+    throw new SnapshotError(
+      'DAMAGED',
+      `${file} is damaged: its list of entries cannot be read (${message}).`,
+    );
   } finally {
     zip.close();
   }
-  return { dir: root, files, bytes };
+  return names;
 }
 
-/** The absolute path an entry would be written to, or undefined when the name is unsafe. */
-function safeTarget(root: string, name: string): string | undefined {
-  if (
-    name === '' ||
-    name.includes('\0') ||
-    name.includes('\\') ||
-    isAbsolute(name) ||
-    /^[a-zA-Z]:/.test(name)
-  ) {
+/** The homeserver path segments of an entry name `pub/…`, or undefined when it is not a safe one. */
+function segmentsOf(name: string): string[] | undefined {
+  const segments = name.split('/');
+  if (segments[0] !== 'pub' || segments.length < 2) return undefined;
+  for (const segment of segments) {
+    if (segment === '' || segment === '.' || segment === '..') return undefined;
+    if (/[\0\\]/.test(segment) || hasControlChar(segment)) return undefined;
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) return undefined;
+  }
+  return segments;
+}
+
+/**
+ * Moves a verified temp file to `root/<rel>`. A file standing where a folder must be moves into
+ * that folder as `SELF_ENTRY`; an existing folder at the target takes the file as `SELF_ENTRY`.
+ */
+async function place(root: string, temp: string, rel: string, part: string): Promise<void> {
+  const parts = rel.split('/');
+  for (let depth = 1; depth < parts.length; depth++) {
+    const ancestor = join(root, ...parts.slice(0, depth));
+    const kind = await kindOf(ancestor);
+    if (kind === undefined) break;
+    if (kind === 'file') {
+      const hold = join(temp, `${randomBytes(4).toString('hex')}.hold`);
+      await rename(ancestor, hold);
+      await mkdir(ancestor);
+      await rename(hold, join(ancestor, SELF_ENTRY));
+    }
+  }
+  let target = join(root, ...parts);
+  if ((await kindOf(target)) === 'dir') target = join(target, SELF_ENTRY);
+  await mkdir(dirname(target), { recursive: true });
+  await rename(part, target);
+}
+
+async function kindOf(path: string): Promise<'file' | 'dir' | undefined> {
+  try {
+    const stats = await lstat(path);
+    return stats.isDirectory() ? 'dir' : 'file';
+  } catch {
     return undefined;
   }
-  if (name.split('/').some((segment) => segment === '..')) return undefined;
-  const target = resolve(root, name);
-  const rel = relative(root, target);
-  if (rel === '' || rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) return undefined;
-  return join(root, rel);
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Operator } from 'opendal';
 import { isNotFound, type StoreDriver } from './driver.js';
 import { fsDriver } from './fs-driver.js';
-import { DATA_PREFIX, MAX_SEGMENT_BYTES } from './safe-path.js';
+import { DATA_PREFIX, MAX_SEGMENT_BYTES, SELF_ENTRY } from './safe-path.js';
 
 /** A file being written to `tmp/`; nothing is visible at its final path before `commit`. */
 export interface StagedFile {
@@ -23,6 +23,7 @@ export interface BackupStoreOptions {
 }
 
 const TMP_DIR = 'tmp';
+const RELOCATE_INTENT = '.relocate.json';
 const VERSIONS_DIR = 'versions';
 const READ_CHUNK_BYTES = 256 * 1024;
 const STAT_CONCURRENCY = 16;
@@ -72,22 +73,43 @@ export class BackupStore {
   async remove(storePath: string): Promise<string | undefined> {
     assertStorePath(storePath);
     return this.exclusive(lockKey(storePath), async () => {
-      if (!(await this.stat(storePath))) return undefined;
+      const actual = await this.locate(storePath);
+      if (!actual) return undefined;
       const version = await this.freeVersionPath(storePath);
-      await this.move(storePath, version);
+      await this.move(actual.path, version);
       await this.syncParents(version);
-      this.dirtyDirs.add(parentOf(storePath));
+      this.dirtyDirs.add(parentOf(actual.path));
       return version;
     });
   }
 
-  /** Size of a file; undefined when there is no file at that path. */
+  /** Size of the file kept for `storePath` (see `locate`); undefined when there is none. */
   async stat(storePath: string): Promise<{ size: number } | undefined> {
+    const actual = await this.locate(storePath);
+    return actual && { size: actual.size };
+  }
+
+  /**
+   * Where the file of a store path is: the path itself, or — when a folder has that name, because
+   * the homeserver also holds files below it — `SELF_ENTRY` inside that folder. Undefined when
+   * there is no such file.
+   */
+  async locate(storePath: string): Promise<{ path: string; size: number } | undefined> {
+    const entry = await this.entry(storePath);
+    if (entry?.kind === 'file') return { path: storePath, size: entry.size };
+    if (entry?.kind !== 'dir') return undefined;
+    const self = await this.entry(`${storePath}/${SELF_ENTRY}`);
+    return self?.kind === 'file' ? { path: `${storePath}/${SELF_ENTRY}`, size: self.size } : undefined;
+  }
+
+  /** What is at a path: a file (with its size), a folder, or nothing (also when a parent is a file). */
+  private async entry(path: string): Promise<{ kind: 'file'; size: number } | { kind: 'dir' } | undefined> {
     try {
-      const meta = await this.op.stat(storePath);
-      return meta.isFile() ? { size: Number(meta.contentLength ?? 0n) } : undefined;
+      const meta = await this.op.stat(path);
+      if (meta.isFile()) return { kind: 'file', size: Number(meta.contentLength ?? 0n) };
+      return meta.isDirectory() ? { kind: 'dir' } : undefined;
     } catch (error) {
-      if (isNotFound(error)) return undefined;
+      if (isNotFound(error) || isNotADirectory(error)) return undefined;
       throw error;
     }
   }
@@ -161,9 +183,15 @@ export class BackupStore {
     await this.op.removeAll(`${prefix.replace(/\/+$/, '')}/`);
   }
 
-  /** Removes what a crash left in `tmp/`; call before staging anything. Returns how many files went. */
+  /**
+   * Removes what a crash left in `tmp/`, first finishing any interrupted relocation (see
+   * `relocate`); call before staging anything. Returns how many files went.
+   */
   async cleanTemp(): Promise<number> {
     const entries = await this.op.list(`${TMP_DIR}/`, { recursive: true });
+    for (const entry of entries) {
+      if (entry.path().endsWith(RELOCATE_INTENT)) await this.finishRelocation(entry.path());
+    }
     const files = entries.filter((entry) => !entry.path().endsWith('/')).length;
     await this.op.removeAll(`${TMP_DIR}/`);
     return files;
@@ -174,29 +202,80 @@ export class BackupStore {
     // A fast-path writer fsyncs on close; OpenDAL's writer gets an explicit sync.
     if (!this.driver.openWrite) await this.driver.syncFile(temp);
     return this.exclusive(lockKey(storePath), async () => {
-      const current = await this.currentFile(storePath);
+      // A folder of that name (files below it on the homeserver): the file goes inside it.
+      const here = await this.entry(storePath);
+      const target = here?.kind === 'dir' ? `${storePath}/${SELF_ENTRY}` : storePath;
+      const current =
+        here?.kind === 'file' || (here?.kind === 'dir' && (await this.entry(target))?.kind === 'file');
       let replaced: string | undefined;
       if (current) {
         // Link (or copy) first, then rename over: the final path is never empty, even for a moment.
         replaced = await this.freeVersionPath(storePath);
-        await this.driver.keepCopy(storePath, replaced);
+        await this.driver.keepCopy(target, replaced);
         await this.syncParents(replaced);
       }
-      await this.move(temp, storePath);
-      await this.syncParents(storePath);
+      try {
+        await this.move(temp, target);
+      } catch (error) {
+        // A file where a folder must be (`/pub/notes` backed up, now `/pub/notes/today`).
+        if (!(await this.relocateFileAncestors(storePath))) throw error;
+        await this.move(temp, target);
+      }
+      await this.syncParents(target);
       return replaced === undefined ? {} : { replaced };
     });
   }
 
-  private async currentFile(storePath: string): Promise<boolean> {
-    try {
-      const meta = await this.op.stat(storePath);
-      if (meta.isFile()) return true;
-      throw new Error(`Cannot write ${storePath}: a folder has that name in the backup.`);
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
+  /** Moves every file that stands where a folder of `storePath` must be into that folder (`SELF_ENTRY`). */
+  private async relocateFileAncestors(storePath: string): Promise<boolean> {
+    const parts = storePath.split('/');
+    let moved = false;
+    for (let depth = 2; depth < parts.length; depth++) {
+      const ancestor = parts.slice(0, depth).join('/');
+      const relocated = await this.exclusive(lockKey(ancestor), async () => {
+        const entry = await this.entry(ancestor);
+        if (entry?.kind !== 'file') return entry === undefined ? 'stop' : 'ok';
+        await this.relocate(ancestor, `${ancestor}/${SELF_ENTRY}`);
+        return 'moved';
+      });
+      if (relocated === 'stop') break;
+      if (relocated === 'moved') moved = true;
     }
+    return moved;
+  }
+
+  /**
+   * Moves a file into a new folder of its own name, crash-safely: an intent file in `tmp/` says
+   * where it goes before the file leaves its place, and `cleanTemp` finishes the move after a crash
+   * (the file is never only in `tmp/`, where cleaning would lose it).
+   */
+  private async relocate(from: string, to: string): Promise<void> {
+    const id = randomUUID();
+    const intent = `${TMP_DIR}/${id}${RELOCATE_INTENT}`;
+    await this.op.write(intent, Buffer.from(JSON.stringify({ from, to })));
+    await this.driver.syncFile(intent);
+    await this.driver.syncDir(TMP_DIR);
+    await this.move(from, holdingPath(intent));
+    await this.driver.syncDir(parentOf(from));
+    await this.finishRelocation(intent);
+  }
+
+  private async finishRelocation(intent: string): Promise<void> {
+    const hold = holdingPath(intent);
+    let target: { from: string; to: string };
+    try {
+      target = JSON.parse((await this.op.read(intent)).toString('utf8'));
+    } catch {
+      return; // a torn intent: written before the file moved, so nothing was moved
+    }
+    if ((await this.entry(hold))?.kind === 'file') {
+      assertStorePath(target.to);
+      await this.move(hold, target.to);
+      for (const dir of [parentOf(target.to), parentOf(parentOf(target.to)), TMP_DIR]) {
+        await this.driver.syncDir(dir);
+      }
+    }
+    await this.op.delete(intent);
   }
 
   /** `versions/<path under data/>~<UTC time>`, with `-2`, `-3`… when that name is taken. */
@@ -347,6 +426,18 @@ function fitName(path: string, suffix: string): string {
   const room = MAX_SEGMENT_BYTES - Buffer.byteLength(suffix);
   while (Buffer.byteLength(name.join('')) > room) name.pop();
   return `${dir}${name.join('')}${suffix}`;
+}
+
+function holdingPath(intent: string): string {
+  return `${intent.slice(0, -RELOCATE_INTENT.length)}.relocating`;
+}
+
+/** ENOTDIR: a parent of the path is a file. */
+function isNotADirectory(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    ((error as NodeJS.ErrnoException).code === 'ENOTDIR' || /not a directory/i.test(error.message))
+  );
 }
 
 function parentOf(path: string): string {

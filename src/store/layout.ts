@@ -9,6 +9,8 @@ export class KeyLayout {
   readonly stateDir: string;
   /** Last applied event cursor: decimal u64, written atomically. */
   readonly cursorFile: string;
+  /** The feed entry the cursor stands on: tells a reset homeserver feed (see `readAnchor`). */
+  readonly anchorFile: string;
   /** Per-file index journal (path, size, blake3, etag, cursor). */
   readonly indexFile: string;
   readonly activityLog: string;
@@ -17,6 +19,8 @@ export class KeyLayout {
   /** Last resolved homeserver key + endpoint + time. */
   readonly homeserverFile: string;
   readonly keyConfigFile: string;
+  /** How the last catch-up ended (see `writeLastRun`). */
+  readonly lastRunFile: string;
   readonly pausedFile: string;
   /** Present when the key was removed but its data kept. */
   readonly inactiveMarker: string;
@@ -29,11 +33,13 @@ export class KeyLayout {
     this.keyDir = join(dataDir, 'keys', z32);
     this.stateDir = join(this.keyDir, 'state');
     this.cursorFile = join(this.stateDir, 'cursor');
+    this.anchorFile = join(this.stateDir, 'cursor-anchor.json');
     this.indexFile = join(this.stateDir, 'index.jsonl');
     this.activityLog = join(this.stateDir, 'activity.log');
     this.retryFile = join(this.stateDir, 'retry.json');
     this.homeserverFile = join(this.stateDir, 'homeserver.json');
     this.keyConfigFile = join(this.stateDir, 'key.json');
+    this.lastRunFile = join(this.stateDir, 'last-run.json');
     this.pausedFile = join(this.stateDir, 'paused.json');
     this.inactiveMarker = join(this.stateDir, 'inactive');
     this.snapshotsDir = join(this.keyDir, 'snapshots');

@@ -3,7 +3,14 @@
  *
  * Feed and listing lines carry the *decoded* homeserver path verbatim (protocol.md §5): it is never
  * percent-decoded again, so a literal `%2e%2e` segment is a name, not `..`. What a local file system
- * cannot store is escaped reversibly, one segment at a time, by `escapeSegment`.
+ * cannot store is escaped reversibly, one segment at a time, by `escapeSegment`. Two more mappings,
+ * both using escapes that `escapeSegment` never produces (a literal `%2F` or `%2E` in a name is
+ * itself escaped to `%252F`, `%252E`), keep every name the homeserver accepts:
+ * - a name longer than `MAX_STORED_NAME_BYTES` once escaped is cut into parts, every part but the
+ *   last ending in `%2F` ("the name goes on in the next folder"): `aaa…%2F/…aaa`;
+ * - a file whose name is also a folder (homeserver paths are keys: `/pub/notes` and
+ *   `/pub/notes/today` can both exist) is kept inside that folder as `%2E` ("this name itself"):
+ *   `data/pub/notes/%2E` (`SELF_ENTRY`, placed by `BackupStore`).
  */
 
 /** Why a feed path is not backed up. Stable codes for logs, `--json` and tests. */
@@ -28,6 +35,16 @@ export const MAX_PATH_BYTES = 4096;
 
 /** The folder of the key folder that mirrors the homeserver's tree. */
 export const DATA_PREFIX = 'data';
+
+/**
+ * Longest stored name, in bytes: 255 (the file system's limit) less room for a version suffix
+ * (`~YYYY-MM-DD_HH-MM-SS.mmm-NN`), so a version keeps the whole name.
+ */
+export const MAX_STORED_NAME_BYTES = 224;
+/** Ends every part of a name that was cut (see the module comment). */
+export const CONTINUED = '%2F';
+/** The stored name of a file whose name is also a folder, inside that folder. */
+export const SELF_ENTRY = '%2E';
 
 const SCHEME = 'pubky://';
 const Z32_KEY = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{52}$/;
@@ -64,11 +81,15 @@ export function backupPathOf(uri: string, owner: string): BackupPath {
   if (utf8Length(path) > MAX_PATH_BYTES) {
     return reject('too-long', `The path is longer than ${MAX_PATH_BYTES} bytes.`);
   }
-  const escaped = segments.map(escapeSegment);
-  if (escaped.some((segment) => utf8Length(segment) > MAX_SEGMENT_BYTES)) {
+  if (segments.some((segment) => utf8Length(segment) > MAX_SEGMENT_BYTES)) {
     return reject('too-long', `${quote(path)} has a name longer than ${MAX_SEGMENT_BYTES} bytes.`);
   }
-  return { ok: true, path, storePath: `${DATA_PREFIX}/${escaped.join('/')}` };
+  return { ok: true, path, storePath: storePathOf(segments) };
+}
+
+/** The store path of a homeserver path's segments (`['pub', 'a', 'b']` → `data/pub/a/b`). */
+export function storePathOf(segments: readonly string[]): string {
+  return `${DATA_PREFIX}/${segments.flatMap((segment) => cutLongName(escapeSegment(segment))).join('/')}`;
 }
 
 /** The homeserver path (`/pub/a/b`) of a store path (`data/pub/a/b`); the inverse of `backupPathOf`. */
@@ -76,8 +97,48 @@ export function homeserverPathOf(storePath: string): string {
   if (!storePath.startsWith(`${DATA_PREFIX}/`)) {
     throw new Error(`Not a path under ${DATA_PREFIX}/: ${quote(storePath)}.`);
   }
-  const segments = storePath.slice(DATA_PREFIX.length + 1).split('/');
-  return `/${segments.map(unescapeSegment).join('/')}`;
+  const stored = storePath.slice(DATA_PREFIX.length + 1).split('/');
+  if (stored.length > 1 && stored.at(-1) === SELF_ENTRY) stored.pop();
+  const names: string[] = [];
+  let name = '';
+  for (const segment of stored) {
+    if (segment.endsWith(CONTINUED)) {
+      name += unescapeSegment(segment.slice(0, -CONTINUED.length));
+      continue;
+    }
+    names.push(name + unescapeSegment(segment));
+    name = '';
+  }
+  if (name !== '') names.push(name);
+  return `/${names.join('/')}`;
+}
+
+/**
+ * Cuts an escaped name longer than `MAX_STORED_NAME_BYTES` into parts that each fit, never inside
+ * a character or a `%XX` escape; every part but the last ends in `CONTINUED`. Parts after the
+ * first get the device-name escape too (`con.txt` may start a part).
+ */
+function cutLongName(escaped: string): string[] {
+  if (utf8Length(escaped) <= MAX_STORED_NAME_BYTES) return [escaped];
+  const room = MAX_STORED_NAME_BYTES - CONTINUED.length;
+  const parts: string[] = [];
+  const chars = Array.from(escaped);
+  let part = '';
+  let bytes = 0;
+  for (let i = 0; i < chars.length; i++) {
+    const unit = chars[i] === '%' ? chars.slice(i, i + 3).join('') : (chars[i] as string);
+    const size = utf8Length(unit);
+    if (bytes + size > room) {
+      parts.push(part + CONTINUED);
+      part = '';
+      bytes = 0;
+    }
+    part += unit;
+    bytes += size;
+    i += unit.length > 1 && unit.startsWith('%') ? 2 : 0;
+  }
+  parts.push(part);
+  return parts.map((p, i) => (i === 0 ? p : escapeDeviceName(p)));
 }
 
 // Characters Windows cannot store in a name, besides controls (plus backslash, which feeds never carry).
@@ -103,11 +164,16 @@ export function escapeSegment(name: string): string {
       out += ch;
     }
   }
-  const base = out.split('.', 1)[0] ?? '';
-  if (DEVICE_NAME.test(base)) out = percent(out.charAt(0)) + out.slice(1);
+  out = escapeDeviceName(out);
   const last = out.charAt(out.length - 1);
   if (last === '.' || last === ' ') out = out.slice(0, -1) + percent(last);
   return out;
+}
+
+/** `con.txt` → `%63on.txt`: Windows reserves device names, with any extension. */
+function escapeDeviceName(name: string): string {
+  const base = name.split('.', 1)[0] ?? '';
+  return DEVICE_NAME.test(base) ? percent(name.charAt(0)) + name.slice(1) : name;
 }
 
 /** Decodes every `%XX` of an escaped segment; the inverse of `escapeSegment`. */
@@ -117,8 +183,8 @@ export function unescapeSegment(name: string): string {
   );
 }
 
-/** C0 and C1 control characters (Rust `char::is_control`); NUL is checked before. */
-function hasControlChar(text: string): boolean {
+/** C0 and C1 control characters (Rust `char::is_control`), NUL included. */
+export function hasControlChar(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;

@@ -1,4 +1,4 @@
-import type { FeedEvent } from '../homeserver/index.js';
+import { compareCursors, type FeedEvent } from '../homeserver/index.js';
 import { backupPathOf, type PathRejection } from '../store/index.js';
 
 export interface PlannedChange {
@@ -15,7 +15,10 @@ export interface IgnoredEvent {
 }
 
 export interface BatchPlan {
-  /** One change per path: the last event for it wins (PUT, DEL, PUT → PUT). */
+  /**
+   * One change per path: the event with the highest cursor wins (PUT, DEL, PUT → PUT), whatever
+   * the order the lines came in; events without a cursor (`/events/` lines) keep feed order.
+   */
   changes: PlannedChange[];
   ignored: IgnoredEvent[];
 }
@@ -27,7 +30,7 @@ export interface BatchPlan {
 export function planBatch(owner: string, events: readonly FeedEvent[]): BatchPlan {
   const latest = new Map<string, PlannedChange>();
   const ignored: IgnoredEvent[] = [];
-  for (const event of events) {
+  for (const event of inCursorOrder(events)) {
     const safe = backupPathOf(event.uri, owner);
     if (!safe.ok) {
       ignored.push({ uri: event.uri, reason: safe.reason, message: safe.message });
@@ -42,4 +45,13 @@ export function planBatch(owner: string, events: readonly FeedEvent[]): BatchPla
     });
   }
   return { changes: [...latest.values()], ignored };
+}
+
+/** Stable: events with cursors by cursor, the rest in their original order. */
+function inCursorOrder(events: readonly FeedEvent[]): readonly FeedEvent[] {
+  if (!events.every((event) => event.cursor !== undefined)) return events;
+  return events
+    .map((event, index) => ({ event, index }))
+    .sort((a, b) => compareCursors(a.event.cursor as string, b.event.cursor as string) || a.index - b.index)
+    .map(({ event }) => event);
 }

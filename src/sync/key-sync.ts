@@ -1,22 +1,34 @@
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import type PQueue from 'p-queue';
-import { type FeedEvent, type HomeserverClient, HomeserverError } from '../homeserver/index.js';
+import {
+  compareCursors,
+  type FeedEvent,
+  type HomeserverClient,
+  HomeserverError,
+  isEventId,
+  type SkippedEntry,
+} from '../homeserver/index.js';
 import {
   acquireWriteLock,
   appendActivity,
   type BackupStore,
+  type CursorAnchor,
   FileIndex,
   KeyLayout,
+  type LastRun,
   type RetryItem,
   RetryQueue,
-  readCursor,
+  readAnchor,
+  readCursorState,
+  writeAnchor,
   writeCursor,
+  writeLastRun,
 } from '../store/index.js';
 import { type PlannedChange, planBatch } from './batch.js';
 import { isMassDelete } from './delete-guard.js';
 import { downloadFile, IntegrityError } from './download.js';
-import { FeedReader } from './feed.js';
+import { type EventBatch, FeedReader } from './feed.js';
 import {
   acceptDeletes,
   clearPaused,
@@ -25,7 +37,7 @@ import {
   readPaused,
   writePaused,
 } from './pause.js';
-import { nextAttemptDelayMs } from './retry-policy.js';
+import { isUnreachable, nextAttemptDelayMs } from './retry-policy.js';
 import { emptyReport, type SyncReport, type SyncStatus } from './status.js';
 
 export interface KeySyncOptions {
@@ -55,6 +67,8 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   private readonly now: () => number;
   /** Counters of the current run, across its batches (what progress bars show). */
   private progress = { done: 0, total: 0, bytes: 0 };
+  /** Until the first catch-up has checked that the feed still holds the cursor's history. */
+  private continuityChecked = false;
 
   private constructor(
     private readonly options: KeySyncOptions,
@@ -62,9 +76,12 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     private readonly index: FileIndex,
     private readonly retry: RetryQueue,
     private cursorValue: string,
+    private anchor: CursorAnchor | undefined,
+    /** Why the cursor file could not be used (logged by the first catch-up). */
+    private cursorProblem: string | undefined,
   ) {
     super();
-    this.feed = new FeedReader(options.client, options.pubky, options.batchSize);
+    this.feed = this.newFeed(options.client);
     this.now = options.now ?? Date.now;
   }
 
@@ -72,12 +89,19 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     const layout = new KeyLayout(options.dataDir, options.pubky);
     await mkdir(layout.stateDir, { recursive: true });
     await options.store.cleanTemp();
-    const [index, retry, cursor] = await Promise.all([
+    const [index, retry, cursor, anchor] = await Promise.all([
       FileIndex.open(layout.indexFile),
       RetryQueue.open(layout.retryFile),
-      readCursor(layout.cursorFile),
+      readCursorState(layout.cursorFile),
+      readAnchor(layout.anchorFile),
     ]);
-    return new KeySync(options, layout, index, retry, cursor);
+    return new KeySync(options, layout, index, retry, cursor.cursor, anchor, cursor.problem);
+  }
+
+  private newFeed(client: HomeserverClient): FeedReader {
+    return new FeedReader(client, this.options.pubky, this.options.batchSize, (error, waitMs) =>
+      this.log('feed-retry', `${error.message}; trying again in ${(waitMs / 1000).toFixed(1)} s`),
+    );
   }
 
   get pubky(): string {
@@ -118,30 +142,57 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   useHomeserver(client: HomeserverClient, downloads: PQueue): void {
     this.options.client = client;
     this.options.downloads = downloads;
-    this.feed = new FeedReader(client, this.pubky, this.options.batchSize);
+    this.feed = this.newFeed(client);
   }
 
   /**
-   * After a move to another homeserver the cursor means nothing there: list the user's files on
-   * the new homeserver, fetch what differs (conditional GETs make unchanged files cheap), then
-   * continue from the new feed's head. Files missing there are kept, never deleted.
+   * When the cursor means nothing on the homeserver — the user moved to another one, or the feed was
+   * reset below the cursor — list the user's files there, fetch what differs (conditional GETs make
+   * unchanged files cheap), then continue from the feed's head. Files missing there are kept, never
+   * deleted, and counted in the activity log.
    */
-  private async reconcile(report: SyncReport, signal?: AbortSignal): Promise<void> {
-    const head = await this.feed.head(signal);
-    await this.log(
-      'homeserver-moved',
-      'the homeserver changed; comparing the backup with the new homeserver',
-    );
+  private async reconcile(report: SyncReport, why: string, signal?: AbortSignal): Promise<void> {
+    const head = (await this.feed.head(signal)) ?? '0';
+    await this.log('reconcile', `${why}; comparing the backup with a listing of the homeserver`);
     const batchSize = this.options.batchSize ?? 1000;
+    const listed = new Set<string>();
     let events: FeedEvent[] = [];
-    for await (const path of this.options.client.list(this.pubky, '/pub/', { signal })) {
+    const listing = this.options.client.list(this.pubky, '/pub/', {
+      signal,
+      onSkipped: (entry) => {
+        report.skipped++;
+        void this.log('listing-line-skipped', `${entry.reason}: ${entry.text}`);
+      },
+    });
+    for await (const path of listing) {
+      listed.add(path);
       events.push({ type: 'PUT', uri: `pubky://${this.pubky}${path}`, owner: this.pubky, path });
       if (events.length >= batchSize) {
+        // A crash here continues from the beginning of the feed: slower, never wrong.
         await this.applyBatch(events, '0', report, true, signal);
         events = [];
       }
     }
     await this.applyBatch(events, head, report, true, signal);
+    const kept = [...this.index.entries()].filter((entry) => !listed.has(entry.path)).length;
+    await this.log(
+      'reconciled',
+      `the backup follows the homeserver's feed from cursor ${head}` +
+        (kept > 0 ? `; ${kept} files of the backup are not on the homeserver and were kept` : ''),
+    );
+  }
+
+  /** Checks that the feed still holds the history the cursor stands on; reconciles when it does not. */
+  private async ensureContinuity(report: SyncReport, signal?: AbortSignal): Promise<void> {
+    this.continuityChecked = true;
+    const continuity = await this.feed.continuity(this.cursorValue, this.anchor, signal);
+    if (continuity.ok) return;
+    report.feedReset = true;
+    await this.log(
+      'feed-reset',
+      `the homeserver's events feed no longer holds the backup's history (${continuity.reason}): it was reset or restored`,
+    );
+    await this.reconcile(report, "the homeserver's feed was reset", signal);
   }
 
   /** Lets a paused key apply its mass delete (`resume --accept-deletes`). */
@@ -167,35 +218,124 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     this.progress = { done: 0, total: 0, bytes: 0 };
     this.setStatus({ state: 'syncing', ...this.progress });
     try {
-      if (reconcile) await this.reconcile(report, signal);
-      for (;;) {
-        const batch = await this.feed.next(this.cursorValue, signal);
-        if (batch.events.length === 0 && batch.cursor === this.cursorValue) break;
-        const outcome = await this.applyBatch(
-          batch.events,
-          batch.cursor,
-          report,
-          paused?.accepted ?? false,
-          signal,
-        );
-        if (outcome === 'paused') break;
-        if (batch.complete) break;
+      if (this.cursorProblem) {
+        await this.log('cursor-unreadable', this.cursorProblem);
+        this.cursorProblem = undefined;
+      }
+      if (reconcile) {
+        await this.reconcile(report, 'the user moved to another homeserver', signal);
+        this.continuityChecked = true;
+      } else if (!this.continuityChecked) {
+        await this.ensureContinuity(report, signal);
+      }
+      const seen = await this.followFeed(report, paused?.accepted ?? false, signal);
+      // Nothing new: cheap moment to notice a feed that restarted below the cursor.
+      if (!seen && !report.feedReset && !report.waiting && !report.paused) {
+        await this.ensureContinuity(report, signal);
       }
       if (paused?.accepted && !report.paused) await clearPaused(this.layout);
       if (!report.paused) await this.retryDue(report, signal);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.setStatus({ state: 'error', code: errorCode(error), message, recoverable: true });
-      await this.log('sync-error', message);
-      throw error;
+      const code = errorCode(error);
+      this.setStatus({ state: 'error', code, message, recoverable: true });
+      await this.log('sync-error', message, { code });
+      await this.recordRun('error', report, { code, message }).catch(() => {});
+      throw Object.assign(error as Error, { code });
     }
     return this.finish(report);
   }
 
-  private finish(report: SyncReport): SyncReport {
+  /**
+   * Reads the feed from the cursor to its head, batch by batch, applying each. The first read of a
+   * run starts a little below the cursor (`replayWindowStart`): homeservers v0.6/v0.7 can commit
+   * events out of id order, and a late one would otherwise be missed for good; replays that would
+   * change nothing are dropped. A cursor the homeserver refuses (400 "Invalid cursor": an old
+   * timestamp cursor it cannot map) starts the backup over from the beginning, logged. Returns
+   * whether any new entry was seen.
+   */
+  private async followFeed(
+    report: SyncReport,
+    deletesAccepted: boolean,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    let seen = false;
+    let from = this.feed.legacy ? this.cursorValue : replayWindowStart(this.cursorValue);
+    for (;;) {
+      let batch: EventBatch;
+      try {
+        batch = await this.feed.next(from, signal);
+      } catch (error) {
+        if (!isRejectedCursor(error) || from === '0') throw error;
+        await this.log(
+          'cursor-rejected',
+          `the homeserver does not accept the backup's cursor ${from} (${(error as Error).message}); ` +
+            'backing up again from the beginning of its feed — files already in the backup are compared, not downloaded again',
+        );
+        from = '0';
+        this.cursorValue = '0';
+        continue;
+      }
+      await this.logSkipped(batch.skipped, report);
+      if (batch.waiting) {
+        report.waiting = true;
+        return seen;
+      }
+      const { events, fresh } = this.dropNoOpReplays(batch.events);
+      if (fresh || batch.skipped.length > 0) seen = true;
+      const cursor = newest(this.cursorValue, batch.cursor);
+      const anchor = cursor === batch.cursor ? batch.anchor : this.anchor;
+      if (events.length > 0 || cursor !== this.cursorValue) {
+        const outcome = await this.applyBatch(events, cursor, report, deletesAccepted, signal, anchor);
+        if (outcome === 'paused') return seen;
+      }
+      if (batch.complete) return seen;
+      from = batch.cursor;
+    }
+  }
+
+  /**
+   * Splits a batch's replays (cursor at or below ours) from new events, and drops replays that
+   * would change nothing: a PUT whose content_hash the index already holds, a DEL of a file the
+   * backup does not have. What is left of the replays is a change the feed committed late.
+   */
+  private dropNoOpReplays(events: FeedEvent[]): { events: FeedEvent[]; fresh: boolean } {
+    let fresh = false;
+    const kept = events.filter((event) => {
+      const order = event.cursor === undefined ? undefined : compareCursors(event.cursor, this.cursorValue);
+      if (order === undefined || order > 0) {
+        fresh = true;
+        return true;
+      }
+      // A failing file is retried on its own schedule, not by every replay.
+      if (this.retry.get(event.path)) return false;
+      const known = this.index.get(event.path);
+      if (event.type === 'DEL') return known !== undefined;
+      return known === undefined || event.contentHash === undefined || known.blake3 !== event.contentHash;
+    });
+    return { events: kept, fresh };
+  }
+
+  private async recordRun(
+    outcome: LastRun['outcome'],
+    report: SyncReport,
+    error?: { code: string; message: string },
+  ): Promise<void> {
+    await writeLastRun(this.layout.lastRunFile, {
+      finishedAt: new Date(this.now()).toISOString(),
+      outcome,
+      skipped: report.skipped,
+      ...(error && { error }),
+    });
+  }
+
+  private async finish(report: SyncReport): Promise<SyncReport> {
     report.cursor = this.cursorValue;
     report.pendingRetries = this.retry.size;
-    if (!report.paused) {
+    await this.recordRun(report.waiting ? 'waiting' : report.paused ? 'paused' : 'ok', report);
+    if (report.waiting) {
+      this.setStatus({ state: 'waiting', reason: WAITING_REASON });
+    } else if (!report.paused) {
       this.setStatus({
         state: 'idle',
         lastSync: new Date(this.now()).toISOString(),
@@ -211,6 +351,7 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     report: SyncReport,
     deletesAccepted: boolean,
     signal?: AbortSignal,
+    anchor?: CursorAnchor,
   ): Promise<'applied' | 'paused'> {
     const plan = planBatch(this.pubky, events);
     for (const ignored of plan.ignored) {
@@ -237,7 +378,7 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     // Snapshots freeze the file list under this lock: a batch is never half in a snapshot.
     const release = await acquireWriteLock(this.layout.stateDir, { signal });
     try {
-      await this.writeBatch(plan.changes, cursor, report, signal);
+      await this.writeBatch(plan.changes, cursor, report, signal, anchor);
     } finally {
       await release();
     }
@@ -249,6 +390,7 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     cursor: string,
     report: SyncReport,
     signal?: AbortSignal,
+    anchor?: CursorAnchor,
   ) {
     const progress = this.progress;
     progress.total += changes.length;
@@ -267,6 +409,28 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     await this.retry.save();
     await writeCursor(this.layout.cursorFile, cursor);
     this.cursorValue = cursor;
+    if (anchor?.cursor !== this.anchor?.cursor || cursor !== anchor?.cursor) {
+      this.anchor = anchor?.cursor === cursor ? anchor : undefined;
+      await writeAnchor(this.layout.anchorFile, this.anchor);
+    }
+  }
+
+  /** Feed entries that could not be read: each reported (the first few in full), never fatal. */
+  private async logSkipped(skipped: SkippedEntry[], report: SyncReport): Promise<void> {
+    for (const entry of skipped) {
+      report.skipped++;
+      if (report.skipped <= MAX_SKIPPED_LOGGED) {
+        await this.log(
+          'feed-entry-skipped',
+          `skipped an entry of the homeserver's feed (${entry.reason}): ${entry.text}`,
+        );
+      } else if (report.skipped === MAX_SKIPPED_LOGGED + 1) {
+        await this.log(
+          'feed-entry-skipped',
+          'more unreadable feed entries skipped; see the run report for the count',
+        );
+      }
+    }
   }
 
   private async applyPut(change: PlannedChange, cursor: string, report: SyncReport, signal?: AbortSignal) {
@@ -286,7 +450,7 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       );
       this.index.set({
         path: change.path,
-        size: result.kind === 'stored' ? result.size : (known?.size ?? 0),
+        size: result.size,
         blake3: result.blake3,
         etag: result.etag,
         cursor,
@@ -388,7 +552,40 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   }
 }
 
+const MAX_SKIPPED_LOGGED = 10;
+
+/** How far below the cursor each run reads again (event ids; see `followFeed`). */
+export const REPLAY_WINDOW_IDS = 100n;
+
+function replayWindowStart(cursor: string): string {
+  if (!isEventId(cursor)) return cursor;
+  const start = BigInt(cursor) - REPLAY_WINDOW_IDS;
+  return start > 0n ? start.toString() : '0';
+}
+
+/** The later of two cursors (the first when they cannot be compared). */
+function newest(current: string, candidate: string): string {
+  const order = compareCursors(candidate, current);
+  return order === undefined || order > 0 ? candidate : current;
+}
+
+/** 400 about the cursor: the homeserver cannot read or map the cursor it was given. */
+function isRejectedCursor(error: unknown): boolean {
+  return (
+    error instanceof HomeserverError &&
+    error.status === 400 &&
+    /cursor/i.test(`${error.body ?? ''} ${error.message}`)
+  );
+}
+
+const WAITING_REASON =
+  'the homeserver does not know this pubky (not signed up there yet, or removed); the backup starts when it does';
+
 function errorCode(error: unknown): string {
-  if (error instanceof HomeserverError) return `HOMESERVER_${error.kind.toUpperCase().replace('-', '_')}`;
+  if (error instanceof HomeserverError) {
+    if (error.feedStalled) return 'FEED_STALLED';
+    if (isUnreachable(error)) return 'HOMESERVER_UNREACHABLE';
+    return `HOMESERVER_${error.kind.toUpperCase().replace('-', '_')}`;
+  }
   return 'SYNC_FAILED';
 }

@@ -28,7 +28,8 @@ export async function watchLive(options: LiveWatchOptions): Promise<void> {
     try {
       for await (const event of options.client.eventsStream({ users, live: true, signal: options.signal })) {
         backoffMs = 1000;
-        if (event.owner) options.onActivity(event.owner);
+        // Unreadable entries wake nobody: the poll still catches their user up.
+        if (event.type !== 'SKIPPED' && event.owner) options.onActivity(event.owner);
       }
     } catch (error) {
       if (options.signal.aborted) return;

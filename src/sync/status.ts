@@ -4,6 +4,7 @@ export type SyncStatus =
   | { state: 'syncing'; done: number; total: number; bytes: number }
   | { state: 'idle'; lastSync: string; nextSync?: string; failed: number }
   | { state: 'paused'; reason: string; deletes: number; files: number }
+  | { state: 'waiting'; reason: string }
   | { state: 'error'; code: string; message: string; recoverable: boolean };
 
 /** Counters of one catch-up run, for `sync --once` output and exit codes. */
@@ -13,10 +14,16 @@ export interface SyncReport {
   unchanged: number;
   deleted: number;
   ignored: number;
+  /** Feed entries (lines, SSE messages) that could not be read, reported and passed over. */
+  skipped: number;
   failed: number;
   bytes: number;
   cursor: string;
   paused: boolean;
+  /** The homeserver does not know the user yet: nothing to back up (not an error). */
+  waiting: boolean;
+  /** The feed was found reset below the cursor this run, and the backup reconciled by listing. */
+  feedReset: boolean;
   /** Files still waiting in the retry queue after the run. */
   pendingRetries: number;
 }
@@ -28,10 +35,13 @@ export function emptyReport(pubky: string, cursor: string): SyncReport {
     unchanged: 0,
     deleted: 0,
     ignored: 0,
+    skipped: 0,
     failed: 0,
     bytes: 0,
     cursor,
     paused: false,
+    waiting: false,
+    feedReset: false,
     pendingRetries: 0,
   };
 }

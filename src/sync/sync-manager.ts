@@ -83,37 +83,61 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     return [...results, ...[...this.broken].map(([pubky, error]) => ({ pubky, error }))];
   }
 
-  /** Runs until `signal` aborts: live stream where available, polling every interval regardless. */
+  /**
+   * Runs until `signal` aborts: live stream where available, polling every interval regardless.
+   * A key whose catch-up fails (homeserver down, a stuck feed) rests before it is tried again —
+   * 30 s doubling to 30 min — however often the live stream or the poll wakes it: no hot loop.
+   */
   async run(signal: AbortSignal): Promise<void> {
     const pending = new Map<string, NodeJS.Timeout>();
+    const resting = new Map<string, { failures: number; until: number }>();
+    const settle = (pubky: string, failed: boolean) => {
+      if (!failed) return resting.delete(pubky);
+      const failures = (resting.get(pubky)?.failures ?? 0) + 1;
+      resting.set(pubky, { failures, until: Date.now() + errorBackoffMs(failures) });
+    };
     const wake = (pubky: string) => {
       const key = this.keys.get(pubky);
       if (!key || pending.has(pubky) || signal.aborted) return;
+      if ((resting.get(pubky)?.until ?? 0) > Date.now()) return;
       // Debounce a burst of events into one catch-up.
       const timer = setTimeout(() => {
         pending.delete(pubky);
-        this.catchUpKey(key, signal).catch(() => {});
+        this.catchUpKey(key, signal).then(
+          () => settle(pubky, false),
+          () => settle(pubky, !signal.aborted),
+        );
       }, 50);
       pending.set(pubky, timer);
     };
-    await this.syncOnce(signal);
+    for (const result of await this.syncOnce(signal)) settle(result.pubky, 'error' in result);
     let watchers = this.startWatchers(wake, signal);
+    const regroup = async () => {
+      watchers.stop.abort();
+      await watchers.done;
+      if (!signal.aborted) watchers = this.startWatchers(wake, signal);
+    };
+    // A user the homeserver did not know is left out of the live streams (one unknown user makes
+    // the homeserver refuse the whole stream); once it appears, the streams are regrouped.
+    const waiting = new Set(this.pubkys.filter((pubky) => this.key(pubky)?.status.state === 'waiting'));
+    const onStatus = (pubky: string, status: SyncStatus) => {
+      if (status.state === 'waiting') waiting.add(pubky);
+      else if (status.state !== 'syncing' && waiting.delete(pubky)) void regroup();
+    };
+    this.on('status', onStatus);
     const poll = setInterval(() => {
       for (const pubky of this.keys.keys()) wake(pubky);
     }, this.options.config.syncIntervalSeconds * 1000);
     const relocate = setInterval(async () => {
-      if (await this.relocate()) {
-        // Someone moved: regroup the live connections by homeserver.
-        watchers.stop.abort();
-        await watchers.done;
-        watchers = this.startWatchers(wake, signal);
-      }
+      // Someone moved: regroup the live connections by homeserver.
+      if (await this.relocate()) await regroup();
     }, this.options.relocateIntervalMs ?? 3_600_000);
     if (!signal.aborted) {
       await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     }
     clearInterval(poll);
     clearInterval(relocate);
+    this.off('status', onStatus);
     for (const timer of pending.values()) clearTimeout(timer);
     await watchers.done;
   }
@@ -151,7 +175,9 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
         watchLive({
           client: group.client,
           users: () =>
-            group.pubkys.map((user) => ({ user, cursor: this.keys.get(user)?.sync.cursor ?? '0' })),
+            group.pubkys
+              .filter((user) => this.keys.get(user)?.sync.status.state !== 'waiting')
+              .map((user) => ({ user, cursor: this.keys.get(user)?.sync.cursor ?? '0' })),
           onActivity: wake,
           signal: both,
         }),
@@ -220,4 +246,9 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     }
     return groups;
   }
+}
+
+/** Rest after the n-th failed catch-up in a row: 30 s, 1 min, 2 min … 30 min. */
+export function errorBackoffMs(failures: number): number {
+  return Math.min(30_000 * 2 ** Math.max(0, failures - 1), 30 * 60_000);
 }

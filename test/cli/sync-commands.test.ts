@@ -125,6 +125,64 @@ describe('add / sync --once / list / status / remove', () => {
     expect(existsSync(join(dataDir, 'keys'))).toBe(false);
   });
 
+  it('add --homeserver with a pasted /pub/ link: the base address is used, and said', async () => {
+    const user = await signup(testnet.homeserver);
+    await put(testnet.homeserver, user, '/pub/hello.txt', 'hi');
+    const dataDir = await newDataDir();
+    const added = await runCli([
+      '--data-dir',
+      dataDir,
+      'add',
+      user.z32,
+      '--homeserver',
+      `${testnet.homeserver.url}/pub/`,
+    ]);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toContain(`homeserver ${testnet.homeserver.url} `);
+    expect(added.stdout).toContain('"/pub/" was dropped');
+    const synced = await runCli(['--data-dir', dataDir, 'sync', '--once']);
+    expect(synced.code).toBe(0);
+    expect(synced.stdout).toContain('1 downloaded');
+  });
+
+  it('add --homeserver with an address that is not a homeserver: refused, nothing written', async () => {
+    const dataDir = await newDataDir();
+    const refused = await runCli([
+      '--data-dir',
+      dataDir,
+      'add',
+      Keypair.random().publicKey.z32,
+      '--homeserver',
+      testnet.relay.url, // answers HTTP, but has no events feed
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('does not answer like a Pubky homeserver');
+    expect(existsSync(join(dataDir, 'keys'))).toBe(false);
+  });
+
+  it('a user the homeserver does not know yet: add and sync say "waiting", exit 0, no raw 404', async () => {
+    const dataDir = await newDataDir();
+    const unknown = Keypair.random();
+    const added = await runCli([
+      '--data-dir',
+      dataDir,
+      'add',
+      unknown.publicKey.z32,
+      '--homeserver',
+      testnet.homeserver.url,
+    ]);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toContain('does not know');
+    const synced = await runCli(['--data-dir', dataDir, 'sync', '--once']);
+    expect(synced.code).toBe(0);
+    expect(synced.stdout).toContain('waiting');
+    expect(synced.stdout + synced.stderr).not.toMatch(/404/);
+    const json = await runCli(['--data-dir', dataDir, '--json', 'sync', '--once']);
+    expect(JSON.parse(json.stdout).keys[0]).toMatchObject({ waiting: true });
+    const status = await runCli(['--data-dir', dataDir, 'status']);
+    expect(status.stdout).toContain('waiting     the homeserver does not know this pubky yet');
+  });
+
   it('exit code 1 when some files fail, with the reason in status', async () => {
     const user = await signup(testnet.homeserver);
     await put(testnet.homeserver, user, '/pub/ok.txt', 'ok');

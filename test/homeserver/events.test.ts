@@ -43,6 +43,7 @@ describe('eventsPage', () => {
     ]);
     const second = await client.eventsPage(first.cursor as string, 3);
     expect(second).toEqual({
+      skipped: [],
       events: [
         {
           type: 'DEL',
@@ -53,7 +54,7 @@ describe('eventsPage', () => {
       ],
       cursor: '4',
     });
-    expect(await client.eventsPage('4', 3)).toEqual({ events: [] });
+    expect(await client.eventsPage('4', 3)).toEqual({ events: [], skipped: [] });
   });
 
   it('validates its arguments and surfaces server errors', async () => {
@@ -64,10 +65,14 @@ describe('eventsPage', () => {
     expect(error).toMatchObject({ kind: 'rate-limited', status: 429, retryAfterMs: 7000 });
   });
 
-  it('an unknown verb in the feed is a protocol error, not a skipped line', async () => {
+  it('an unknown verb in the feed is set aside as skipped, never thrown', async () => {
     hs.injectEvent({ type: 'MOVE' as 'PUT', owner: alice.user, uri: `pubky://${alice.user}/pub/x` });
-    const error = await caught(() => client.eventsPage('4', 10), HomeserverError);
-    expect(error.kind).toBe('protocol');
+    const page = await client.eventsPage('4', 10);
+    expect(page.events).toEqual([]);
+    expect(page.skipped).toEqual([
+      { type: 'SKIPPED', text: `MOVE pubky://${alice.user}/pub/x`, reason: 'unknown event line' },
+    ]);
+    expect(page.cursor).toBe('5');
   });
 });
 

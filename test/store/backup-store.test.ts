@@ -1,9 +1,15 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackupStore, fsDriver, hashStream, type StoreDriver } from '../../src/store/index.js';
+import {
+  BackupStore,
+  fsDriver,
+  hashStream,
+  homeserverPathOf,
+  type StoreDriver,
+} from '../../src/store/index.js';
 
 let keyDir: string;
 const clock = { now: new Date('2024-05-06T07:08:09.010Z') };
@@ -27,6 +33,12 @@ async function readAll(store: BackupStore, storePath: string): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   for await (const chunk of store.read(storePath)) parts.push(chunk);
   return Buffer.concat(parts);
+}
+
+/** The file kept for a store path, wherever the store placed it (see `BackupStore.locate`). */
+async function readText(store: BackupStore, storePath: string): Promise<string | undefined> {
+  const at = await store.locate(storePath);
+  return at && (await readAll(store, at.path)).toString();
 }
 
 const tmpFiles = () => (existsSync(join(keyDir, 'tmp')) ? readdirSync(join(keyDir, 'tmp')) : []);
@@ -150,12 +162,41 @@ describe('BackupStore stage/commit', () => {
     }
   });
 
-  it('fails clearly when a folder has the file name', async () => {
+  // Homeserver paths are keys: /pub/dir and /pub/dir/child can both exist. In either order both
+  // are kept, the file of the folder's name inside it as `%2E`, and read back under its own path.
+  it.each([
+    ['folder first', ['data/pub/dir/child', 'data/pub/dir']],
+    ['file first', ['data/pub/dir', 'data/pub/dir/child']],
+    ['file first, deeper', ['data/pub/dir', 'data/pub/dir/sub/child']],
+  ])('a file and a folder with the same name: %s', async (_, order) => {
     const store = open();
-    await put(store, 'data/pub/dir/child', 'x');
-    const staged = await store.stage('data/pub/dir');
-    await staged.write(Buffer.from('y'));
-    await expect(staged.commit()).rejects.toThrow(/folder has that name/);
+    for (const path of order) await put(store, path, path);
+    const listed = (await store.listData()).map((f) => f.storePath);
+    expect(listed).toContain('data/pub/dir/%2E');
+    expect(listed.map(homeserverPathOf).sort()).toEqual(order.map(homeserverPathOf).sort());
+    for (const path of order) expect(await readText(store, path)).toBe(path);
+    expect(await store.stat('data/pub/dir')).toEqual({ size: 'data/pub/dir'.length });
+    expect(tmpFiles()).toEqual([]);
+    // Replacing and removing the file of the folder's name works through the same path.
+    await put(store, 'data/pub/dir', 'new');
+    expect(await readText(store, 'data/pub/dir')).toBe('new');
+    expect(await store.remove('data/pub/dir')).toMatch(/^versions\/pub\/dir~/);
+    expect(await store.stat('data/pub/dir')).toBeUndefined();
+    expect(await readText(store, order.find((p) => p !== 'data/pub/dir') as string)).toBeDefined();
+  });
+
+  it('a relocation interrupted by a crash is finished by cleanTemp, never lost', async () => {
+    const store = open();
+    await put(store, 'data/pub/dir', 'file');
+    // The state a crash leaves after the file moved out and before it moved in: intent + holding file.
+    mkdirSync(join(keyDir, 'tmp'), { recursive: true });
+    writeFileSync(
+      join(keyDir, 'tmp/x.relocate.json'),
+      JSON.stringify({ from: 'data/pub/dir', to: 'data/pub/dir/%2E' }),
+    );
+    renameSync(join(keyDir, 'data/pub/dir'), join(keyDir, 'tmp/x.relocating'));
+    await open().cleanTemp();
+    expect(readFileSync(join(keyDir, 'data/pub/dir/%2E'), 'utf8')).toBe('file');
     expect(tmpFiles()).toEqual([]);
   });
 });

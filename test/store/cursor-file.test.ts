@@ -1,12 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CursorFileError, isCursor, readCursor, writeCursor } from '../../src/store/index.js';
+import { readCursor, readCursorState, writeCursor } from '../../src/store/index.js';
 import { tempDirFixture } from '../helpers/temp-dir.js';
 
 let file: string;
-tempDirFixture('pubky-cursor-', (dir) => {
+tempDirFixture('pubky-cursor-', async (dir) => {
   file = join(dir, 'state', 'cursor');
+  await mkdir(dirname(file), { recursive: true });
 });
 
 describe('cursor file', () => {
@@ -30,15 +31,30 @@ describe('cursor file', () => {
     expect(await readCursor(file)).toBe('43');
   });
 
-  it.each([['abc'], [''], ['-1'], ['1.5'], [' 7'], ['18446744073709551616'], ['12abc'], ['0x10']])(
-    'a corrupt file %j throws an error naming it and is never overwritten',
+  it.each([[''], ['\n'], ['  \r\n']])(
+    'empty or blank %j is the beginning of the feed, silently',
     async (content) => {
-      await writeCursor(file, '1');
       await writeFile(file, content);
-      const error = await readCursor(file).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(CursorFileError);
-      expect((error as CursorFileError).file).toBe(file);
-      expect((error as Error).message).toContain(file);
+      expect(await readCursorState(file)).toEqual({ cursor: '0' });
+    },
+  );
+
+  it('a timestamp cursor (homeservers before v0.6) is kept as it is', async () => {
+    await writeFile(file, '0033RCZXVEPNG\n');
+    expect(await readCursorState(file)).toEqual({ cursor: '0033RCZXVEPNG' });
+    await writeCursor(file, '0033RCZXVEPNH');
+    expect(await readCursor(file)).toBe('0033RCZXVEPNH');
+  });
+
+  // Damage: a full resync from the start, logged.
+  it.each([['abc'], ['-1'], ['1.5'], ['18446744073709551616'], ['12abc'], ['0x10']])(
+    'an unreadable cursor %j restarts from the beginning with a reason, and is left in place',
+    async (content) => {
+      await writeFile(file, content);
+      const state = await readCursorState(file);
+      expect(state.cursor).toBe('0');
+      expect(state.problem).toContain(file);
+      expect(state.problem).toContain(JSON.stringify(content));
       expect(await readFile(file, 'utf8')).toBe(content);
     },
   );
@@ -50,11 +66,4 @@ describe('cursor file', () => {
       await expect(readFile(file)).rejects.toThrow(/ENOENT/);
     },
   );
-
-  it('isCursor', () => {
-    expect(isCursor('0')).toBe(true);
-    expect(isCursor('18446744073709551615')).toBe(true);
-    expect(isCursor('18446744073709551616')).toBe(false);
-    expect(isCursor('')).toBe(false);
-  });
 });

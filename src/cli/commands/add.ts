@@ -19,12 +19,15 @@ export function registerAdd(program: Command, context: CliContext): void {
       const added = await addKey(dataDir, text, resolver, options.homeserver).finally(() => pkdns?.close());
       const warning = added.knownToHomeserver
         ? ''
-        : `\nwarning: ${added.homeserver} does not know ${added.pubky} yet; the backup starts when it does.`;
+        : `\nnote: ${added.homeserver} does not know ${added.pubky} yet; the backup waits and starts when it does.`;
+      const dropped = added.droppedFromUrl
+        ? `\nnote: using the homeserver's base address; "${added.droppedFromUrl}" was dropped from the one given.`
+        : '';
       context
         .output()
         .result(
           { ...added },
-          `added ${added.pubky}\n  homeserver ${added.homeserver} (${added.source})\n  folder     ${added.folder}${warning}\n` +
+          `added ${added.pubky}\n  homeserver ${added.homeserver} (${added.source})\n  folder     ${added.folder}${dropped}${warning}\n` +
             'run `pubky-backup sync --once` to back it up now.',
         );
     });

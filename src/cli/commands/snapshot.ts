@@ -122,12 +122,17 @@ export function registerSnapshot(program: Command, context: CliContext): void {
     .argument('<dir>', 'target folder')
     .action(async (file: string, dir: string) => {
       const result = await extractSnapshot(file, dir);
+      const failures = result.failed.map((f) => `failed: ${f.entry}: ${f.reason}`);
       context
         .output()
         .result(
           { ...result },
-          `extracted ${result.files} files (${formatBytes(result.bytes)}) into ${result.dir}`,
+          [
+            ...failures,
+            `extracted ${result.files} files (${formatBytes(result.bytes)}) into ${result.dir}`,
+          ].join('\n'),
         );
+      if (result.failed.length > 0) process.exitCode = ExitCode.partial;
     });
 }
 

@@ -22,6 +22,15 @@ export function registerStatus(program: Command, context: CliContext): void {
             k.paused
               ? `  PAUSED      the homeserver deleted ${k.paused.deletes} of ${k.paused.files} files; run \`pubky-backup resume ${k.pubky} --accept-deletes\` to apply`
               : undefined,
+            k.lastRun?.outcome === 'waiting'
+              ? '  waiting     the homeserver does not know this pubky yet; the backup starts when it does'
+              : undefined,
+            k.lastRun?.error
+              ? `  error       ${k.lastRun.error.message} (since ${k.lastRun.error.since})`
+              : undefined,
+            k.lastRun?.skipped
+              ? `  skipped     ${k.lastRun.skipped} unreadable feed entries in the last run (see the activity below)`
+              : undefined,
             k.pendingRetries.length > 0
               ? `  failing     ${k.pendingRetries.length} files waiting for retry, e.g. ${k.pendingRetries[0]?.path}: ${k.pendingRetries[0]?.lastError}`
               : undefined,

@@ -68,15 +68,24 @@ async function syncOnce(
 
 function describeResult(result: Result): { data: Record<string, unknown>; human: string } {
   if ('error' in result) {
+    const code = (result.error as { code?: string }).code;
     return {
-      data: { pubky: result.pubky, error: { message: result.error.message } },
+      data: { pubky: result.pubky, error: { ...(code && { code }), message: result.error.message } },
       human: `${result.pubky}  error: ${result.error.message}`,
     };
   }
   const r = result;
+  if (r.waiting) {
+    return {
+      data: { ...r },
+      human: `${r.pubky}  waiting: the homeserver does not know this pubky yet; the backup starts when it does`,
+    };
+  }
   const parts = [`${r.stored} downloaded (${formatBytes(r.bytes)})`, `${r.deleted} deleted`];
   if (r.unchanged) parts.push(`${r.unchanged} unchanged`);
   if (r.ignored) parts.push(`${r.ignored} unsafe events ignored`);
+  if (r.skipped) parts.push(`${r.skipped} unreadable feed entries skipped (see \`pubky-backup status\`)`);
+  if (r.feedReset) parts.push("the homeserver's feed had been reset: reconciled by listing");
   if (r.pendingRetries) parts.push(`${r.pendingRetries} failing (will retry; see \`pubky-backup status\`)`);
   if (r.paused) parts.push('PAUSED by a mass delete (see `pubky-backup status`)');
   return { data: { ...r }, human: `${r.pubky}  ${parts.join(', ')}, cursor ${r.cursor}` };
@@ -124,6 +133,8 @@ function describeStatus(status: SyncStatus): string {
       return `PAUSED: ${status.reason}`;
     case 'error':
       return `error: ${status.message}`;
+    case 'waiting':
+      return `waiting: ${status.reason}`;
     default:
       return status.state;
   }
