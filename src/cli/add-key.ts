@@ -4,7 +4,7 @@ import { HomeserverClient, HomeserverError, homeserverBaseUrl, isMissingRoute } 
 import { parsePubky } from '../identity/index.js';
 import { homeserverEndpoints, type PkdnsResolver } from '../pkdns/index.js';
 import { KeyLayout } from '../store/index.js';
-import { writeKeyConfig } from '../sync/index.js';
+import { withFeedRetries, writeKeyConfig } from '../sync/index.js';
 import { CliError } from './output.js';
 
 export interface AddedKey {
@@ -45,7 +45,17 @@ export async function addKey(
     }
     source = 'pinned with --homeserver';
   } else if (homeserver) {
-    const key = parsePubky(homeserver);
+    let key: ReturnType<typeof parsePubky>;
+    try {
+      key = parsePubky(homeserver);
+    } catch {
+      throw new CliError(
+        'BAD_HOMESERVER',
+        `--homeserver takes an http(s):// address or a homeserver's pubky; ${JSON.stringify(homeserver)} is neither` +
+          (/^[\w.-]+(:\d+)?(\/.*)?$/.test(homeserver) ? ` (did you mean http://${homeserver} ?)` : '') +
+          '. Nothing was added.',
+      );
+    }
     const endpoint = homeserverEndpoints((await (await resolver()).resolvePacket(key)).packet)[0];
     if (!endpoint) throw new CliError('NO_ENDPOINT', `Homeserver ${key.z32} publishes no HTTP endpoint.`);
     url = endpoint.url;
@@ -101,7 +111,9 @@ async function checkHomeserver(url: string, user: string): Promise<boolean> {
     throw unreachable(error);
   }
   try {
-    for await (const _event of client.eventsStream({ users: [{ user, cursor: '0' }], limit: 1 })) break;
+    await withFeedRetries(async () => {
+      for await (const _event of client.eventsStream({ users: [{ user, cursor: '0' }], limit: 1 })) break;
+    });
     return true;
   } catch (error) {
     if (isMissingRoute(error)) return true; // an older homeserver: reachable, can't tell more

@@ -9,8 +9,11 @@ export const ExitCode = { ok: 0, partial: 1, error: 2 } as const;
 
 export interface Output {
   json: boolean;
-  /** Prints a result: `data` as one JSON line with --json, else the human text. */
-  result(data: Record<string, unknown>, human: string): void;
+  /**
+   * Prints a result: `data` as one JSON line with --json (`ok` true only for exit code 0), else the
+   * human text; sets the process exit code when it is not 0 (1 partial, 2 error).
+   */
+  result(data: Record<string, unknown>, human: string, exitCode?: number): void;
   /** Prints an error to stderr (or as JSON on stdout with --json). */
   error(code: string, message: string, extra?: Record<string, unknown>): void;
 }
@@ -18,8 +21,9 @@ export interface Output {
 export function createOutput(json: boolean, stdout = process.stdout, stderr = process.stderr): Output {
   return {
     json,
-    result(data, human) {
-      stdout.write(json ? `${JSON.stringify({ ok: true, ...data })}\n` : `${human}\n`);
+    result(data, human, exitCode = ExitCode.ok) {
+      stdout.write(json ? `${JSON.stringify({ ok: exitCode === ExitCode.ok, ...data })}\n` : `${human}\n`);
+      if (exitCode !== ExitCode.ok) process.exitCode = exitCode;
     },
     error(code, message, extra = {}) {
       if (json) stdout.write(`${JSON.stringify({ ok: false, error: { code, message, ...extra } })}\n`);

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAdd } from './commands/add.js';
+import { registerCheck } from './commands/check.js';
 import { registerCheckKey } from './commands/check-key.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
@@ -12,6 +13,7 @@ import { registerSnapshot } from './commands/snapshot.js';
 import { registerStatus } from './commands/status.js';
 import { registerSync } from './commands/sync.js';
 import { registerTestnet } from './commands/testnet.js';
+import { registerVersions } from './commands/versions.js';
 import { createContext } from './context.js';
 import { toolVersion } from './tool-version.js';
 
@@ -33,6 +35,8 @@ export function buildProgram(): Command {
   registerStatus(program, context);
   registerResume(program, context);
   registerReindex(program, context);
+  registerCheck(program, context);
+  registerVersions(program, context);
   registerSnapshot(program, context);
   registerResolve(program, context);
   registerCheckKey(program, context);

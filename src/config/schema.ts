@@ -20,6 +20,13 @@ export const ConfigSchema = z.strictObject({
       keepMonthly: z.number().int().min(1).optional(),
     })
     .default({ every: 'off' }),
+  /** Previous versions of overwritten and deleted files (`versions/`). */
+  versions: z
+    .strictObject({
+      /** Days a previous version is kept, applied daily by the running sync and by `versions prune`; 0 = forever. */
+      keepDays: z.number().int().min(0).max(36_500).default(365),
+    })
+    .default({ keepDays: 365 }),
   daemon: z
     .strictObject({
       /** Port of the local control API and dashboard (127.0.0.1 only); 0 picks a free port. */

@@ -45,8 +45,11 @@ export interface FileResponse extends FileMeta {
 }
 
 export interface EventsStreamOptions {
-  /** 1..50 users, each with the decimal cursor to continue after (`'0'` = from the start). */
-  users: ReadonlyArray<{ user: string; cursor: string }>;
+  /**
+   * 1..50 users, each with the cursor to continue after (`'0'` = from the start). Without a cursor
+   * (`user=<z32>`): from the start, or — with `reverse` — from the newest event.
+   */
+  users: ReadonlyArray<{ user: string; cursor?: string }>;
   /** Backlog, then tail new events. A dropped connection then throws a `network` error. */
   live?: boolean;
   /** Total events before the homeserver closes the stream. */
@@ -145,12 +148,14 @@ export class HomeserverClient {
     }
     for (const { user, cursor } of users) {
       assertUser(user);
-      assertCursor(cursor);
+      if (cursor !== undefined) assertCursor(cursor);
     }
     if (live && reverse) throw new RangeError('A live event stream cannot be reversed.');
     if (limit !== undefined) assertLimit(limit, 65_535);
     const target = `/events-stream${queryString([
-      ...users.map(({ user, cursor }) => ['user', `${user}:${cursor}`] as const),
+      ...users.map(
+        ({ user, cursor }) => ['user', cursor === undefined ? user : `${user}:${cursor}`] as const,
+      ),
       ['limit', limit === undefined ? undefined : String(limit)],
       ['reverse', reverse ? 'true' : undefined],
       ['live', live ? 'true' : undefined],

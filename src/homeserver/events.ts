@@ -165,5 +165,7 @@ function parseUri(uri: string): Pick<FeedEvent, 'uri' | 'owner' | 'path'> | unde
 }
 
 function skipped(text: string, reason: string): SkippedEntry {
-  return { type: 'SKIPPED', text: text.length > 200 ? `${text.slice(0, 200)}…` : text, reason };
+  // One line in logs and `status`: an SSE message's line breaks shown as ⏎.
+  const shown = text.replace(/\r?\n/g, ' ⏎ ');
+  return { type: 'SKIPPED', text: shown.length > 200 ? `${shown.slice(0, 200)}…` : shown, reason };
 }

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import { newBlake3 } from '../util/blake3.js';
 import { SnapshotError } from './errors.js';
 import { entryNameOf, MANIFEST_NAME, type Manifest, ManifestSchema } from './manifest.js';
@@ -5,7 +6,19 @@ import { openZip, type ZipArchive } from './zip-reader.js';
 
 export interface CheckProblem {
   entry: string;
-  problem: 'hash-mismatch' | 'size-mismatch' | 'missing' | 'not-in-manifest' | 'unreadable';
+  /**
+   * `damaged-when-archived`: the manifest itself records that these bytes were not what the backup
+   * had backed up (see `Manifest.damaged`); `archive-damaged`: the archive cannot be read as a whole
+   * (cut short, its entry list gone).
+   */
+  problem:
+    | 'hash-mismatch'
+    | 'size-mismatch'
+    | 'missing'
+    | 'not-in-manifest'
+    | 'unreadable'
+    | 'damaged-when-archived'
+    | 'archive-damaged';
   detail?: string;
 }
 
@@ -34,9 +47,25 @@ export async function readManifest(zip: ZipArchive, file: string): Promise<Manif
   );
 }
 
-/** Verifies every entry's BLAKE3 and size against the manifest, and that nothing is missing or extra. */
+/**
+ * Verifies every entry's BLAKE3 and size against the manifest, and that nothing is missing or
+ * extra; entries the manifest records as damaged when archived are problems too. An archive that is
+ * a ZIP but cannot be opened (cut short) is reported as damaged; only a file that is no ZIP at all,
+ * or a ZIP without a snapshot manifest, throws `NOT_A_SNAPSHOT`.
+ */
 export async function checkSnapshot(file: string): Promise<CheckReport> {
-  const manifestZip = await openZip(file);
+  let manifestZip: ZipArchive;
+  try {
+    manifestZip = await openZip(file);
+  } catch (error) {
+    if (!(await startsLikeZip(file))) throw error;
+    return {
+      file,
+      entries: 0,
+      bytes: 0,
+      problems: [{ entry: file, problem: 'archive-damaged', detail: (error as Error).message }],
+    };
+  }
   let manifest: Manifest;
   try {
     manifest = await readManifest(manifestZip, file);
@@ -90,5 +119,30 @@ export async function checkSnapshot(file: string): Promise<CheckReport> {
     zip.close();
   }
   for (const missing of expected.keys()) report.problems.push({ entry: missing, problem: 'missing' });
+  for (const bad of manifest.damaged ?? []) {
+    report.problems.push({
+      entry: entryNameOf(bad.path),
+      problem: 'damaged-when-archived',
+      detail: bad.expected
+        ? `archived bytes differ from the backed-up ${bad.expected.size} bytes, BLAKE3 ${bad.expected.blake3}`
+        : 'archived bytes were not in the backup index',
+    });
+  }
   return report;
+}
+
+/** True for a file that begins with a ZIP local header (`PK\x03\x04`): a ZIP, perhaps damaged. */
+async function startsLikeZip(file: string): Promise<boolean> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      await handle.read(head, 0, 4, 0);
+      return head.equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,17 +9,16 @@ import './fast-crc32.js';
 import {
   acquireWriteLock,
   type BackupStore,
+  FileIndex,
   homeserverPathOf,
   type KeyLayout,
   readCursor,
 } from '../store/index.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import { newBlake3 } from '../util/blake3.js';
+import { isProcessAlive } from '../util/process-alive.js';
 import { entryNameOf, MANIFEST_NAME, type Manifest } from './manifest.js';
 import { snapshotName } from './naming.js';
-
-/** Older staging leftovers than this belong to a crashed snapshot, not a running one. */
-const LEFTOVER_AGE_MS = 6 * 3_600_000;
 
 export interface SnapshotOptions {
   layout: KeyLayout;
@@ -30,6 +29,8 @@ export interface SnapshotOptions {
   now?: () => Date;
   /** Called after each file is written into the archive. */
   onProgress?: (done: number, total: number, bytes: number) => void;
+  /** Stops the snapshot; nothing is left behind (temp archive and staging removed). */
+  signal?: AbortSignal;
 }
 
 export interface CreatedSnapshot {
@@ -38,6 +39,8 @@ export interface CreatedSnapshot {
   cursor: string;
   files: number;
   bytes: number;
+  /** Entries whose bytes were not what the index records (see `Manifest.damaged`); empty when all matched. */
+  damaged: NonNullable<Manifest['damaged']>;
 }
 
 /**
@@ -50,17 +53,21 @@ export async function createSnapshot(options: SnapshotOptions): Promise<CreatedS
   const { layout, store } = options;
   const createdAt = (options.now ?? (() => new Date()))();
   const name = snapshotName(createdAt);
-  const staging = `snapshots/.staging-${randomBytes(4).toString('hex')}`;
+  // The creator's pid in every temp name: leftovers of a process that is gone are removed.
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const staging = `snapshots/.staging-${tag}`;
   await mkdir(layout.snapshotsDir, { recursive: true });
-  await removeLeftovers(layout.snapshotsDir, createdAt);
+  await removeSnapshotLeftovers(layout);
   const final = join(layout.snapshotsDir, name);
-  const temp = join(layout.snapshotsDir, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = join(layout.snapshotsDir, `.${name}.${tag}.tmp`);
   try {
-    const release = await acquireWriteLock(layout.stateDir);
+    const release = await acquireWriteLock(layout.stateDir, { signal: options.signal });
     let files: Array<{ storePath: string; size: number }>;
     let cursor: string;
+    let index: FileIndex;
     try {
       cursor = await readCursor(layout.cursorFile);
+      index = await FileIndex.open(layout.indexFile);
       files = await store.linkDataTo(staging);
     } finally {
       await release();
@@ -75,13 +82,13 @@ export async function createSnapshot(options: SnapshotOptions): Promise<CreatedS
       tool: options.tool,
       files: [],
     };
-    const bytes = await writeArchive(temp, staging, files, manifest, createdAt, options);
+    const bytes = await writeArchive(temp, staging, files, manifest, createdAt, index, options);
     const handle = await open(temp, 'r');
     await handle.sync();
     await handle.close();
     await rename(temp, final);
     await fsyncDir(layout.snapshotsDir);
-    return { file: final, name, cursor, files: files.length, bytes };
+    return { file: final, name, cursor, files: files.length, bytes, damaged: manifest.damaged ?? [] };
   } finally {
     await rm(temp, { force: true });
     await store.removeTree(staging);
@@ -94,6 +101,7 @@ async function writeArchive(
   files: Array<{ storePath: string; size: number }>,
   manifest: Manifest,
   mtime: Date,
+  fileIndex: FileIndex,
   options: SnapshotOptions,
 ): Promise<number> {
   const zip = new yazl.ZipFile();
@@ -115,6 +123,16 @@ async function writeArchive(
       hashInto(entry, () => {
         done++;
         bytes += file.size;
+        // Honest: the manifest says what was archived; bytes the index does not vouch for are named.
+        const expected = fileIndex.get(path);
+        if (!expected || expected.blake3 !== entry.blake3 || expected.size !== entry.size) {
+          manifest.damaged ??= [];
+          manifest.damaged.push({
+            path,
+            problem: expected ? 'damaged' : 'not-indexed',
+            expected: expected ? { size: expected.size, blake3: expected.blake3 } : null,
+          });
+        }
         options.onProgress?.(done, files.length, bytes);
       }).then((transform) => {
         try {
@@ -133,7 +151,7 @@ async function writeArchive(
   });
   zip.end();
   const output = zip.outputStream as unknown as Readable;
-  await pipeline(output, createWriteStream(target));
+  await pipeline(output, createWriteStream(target), { signal: options.signal });
   if (failure) throw failure;
   return bytes;
 }
@@ -154,14 +172,31 @@ async function hashInto(entry: { blake3: string }, onEnd: () => void): Promise<T
   });
 }
 
-/** Staging folders and temp archives of snapshots that crashed long ago (a live one is recent). */
-async function removeLeftovers(dir: string, now: Date): Promise<void> {
-  for (const name of await readdir(dir)) {
-    if (!name.startsWith('.staging-') && !name.endsWith('.tmp')) continue;
-    const path = join(dir, name);
-    const { mtimeMs } = await stat(path).catch(() => ({ mtimeMs: now.getTime() }));
-    if (now.getTime() - mtimeMs > LEFTOVER_AGE_MS) await rm(path, { recursive: true, force: true });
+/**
+ * Removes staging folders and temp archives of snapshots whose process is gone (interrupted,
+ * killed, crashed). Their names carry the creator's pid; a live creator's are left alone. Called
+ * by `create`, `prune` and the running sync.
+ */
+export async function removeSnapshotLeftovers(layout: KeyLayout): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(layout.snapshotsDir);
+  } catch {
+    return [];
   }
+  const removed: string[] = [];
+  for (const name of names) {
+    // `.staging-<pid>-<rand>`, `.<name>.<pid>-<rand>.tmp`; older versions wrote no pid.
+    const match =
+      /^\.(?:staging-|.*\.)(\d+)-[0-9a-f]{8}(?:\.tmp)?$/.exec(name) ??
+      /^\.(?:staging-[0-9a-f]{8}|.*\.[0-9a-f]{8}\.tmp)$/.exec(name);
+    if (!match) continue;
+    const pid = Number(match[1] ?? 0);
+    if (pid === process.pid || (pid > 0 && isProcessAlive(pid))) continue; // in use
+    await rm(join(layout.snapshotsDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** Files up to this size are read whole, several at once, ahead of the archive. */

@@ -1,5 +1,10 @@
 export { type CheckProblem, type CheckReport, checkSnapshot, readManifest } from './check.js';
-export { type CreatedSnapshot, createSnapshot, type SnapshotOptions } from './create.js';
+export {
+  type CreatedSnapshot,
+  createSnapshot,
+  removeSnapshotLeftovers,
+  type SnapshotOptions,
+} from './create.js';
 export { SnapshotError } from './errors.js';
 export { type ExtractResult, extractSnapshot } from './extract.js';
 export { snapshotKey } from './key-snapshot.js';
@@ -8,3 +13,4 @@ export { MANIFEST_NAME, type Manifest } from './manifest.js';
 export { snapshotName, snapshotTime } from './naming.js';
 export { hasPolicy, type PrunePlan, planPrune, type RetentionPolicy } from './prune.js';
 export { runSnapshotSchedule, type ScheduleOptions } from './schedule.js';
+export { openZip, type ZipArchive } from './zip-reader.js';

@@ -12,6 +12,20 @@ export const ManifestSchema = z.object({
   created_at: z.string(),
   tool: z.string(),
   files: z.array(z.object({ path: z.string(), size: z.number(), blake3: z.string() })),
+  /**
+   * Entries whose bytes, when archived, were not what the backup's index records (damaged on the
+   * backup's disk, or never indexed): their `files` line holds the bytes archived; this says what
+   * was expected. Absent when every entry matched.
+   */
+  damaged: z
+    .array(
+      z.object({
+        path: z.string(),
+        problem: z.enum(['damaged', 'not-indexed']),
+        expected: z.object({ size: z.number(), blake3: z.string() }).nullable(),
+      }),
+    )
+    .optional(),
 });
 
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
-import { KeyLayout } from '../store/index.js';
+import { FileIndex, KeyLayout, readLastRun } from '../store/index.js';
+import { sleep } from '../util/sleep.js';
 import { snapshotKey } from './key-snapshot.js';
 import { listSnapshots } from './list.js';
 import { hasPolicy, planPrune } from './prune.js';
@@ -20,7 +21,11 @@ export interface ScheduleOptions {
   onError?: (pubky: string, error: Error) => void;
 }
 
-/** Makes a snapshot of each key when its newest one is older than the period, then prunes. */
+/**
+ * Makes a snapshot of each key when its newest one is older than the period, then prunes. A key
+ * is snapshotted only after its first completed catch-up and only when it holds files: the
+ * schedule never writes an empty snapshot, nor one of a half-done first backup.
+ */
 export async function runSnapshotSchedule(options: ScheduleOptions): Promise<void> {
   if (options.config.every === 'off') return;
   const period = PERIOD_MS[options.config.every];
@@ -35,13 +40,7 @@ export async function runSnapshotSchedule(options: ScheduleOptions): Promise<voi
         options.onError?.(pubky, error as Error);
       }
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.checkEveryMs ?? 60_000);
-      options.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await sleep(options.checkEveryMs ?? 60_000, options.signal).catch(() => {});
   }
 }
 
@@ -53,6 +52,9 @@ async function snapshotIfDue(
   now: () => Date,
 ): Promise<string | undefined> {
   const layout = new KeyLayout(dataDir, pubky);
+  const lastRun = await readLastRun(layout.lastRunFile);
+  if (!lastRun || (lastRun.outcome !== 'ok' && lastRun.outcome !== 'paused')) return undefined;
+  if ((await FileIndex.open(layout.indexFile)).size === 0) return undefined;
   const snapshots = await listSnapshots(layout);
   const newest = snapshots.at(-1);
   if (newest && now().getTime() - newest.createdAt.getTime() < period) return undefined;

@@ -10,11 +10,18 @@ export interface StagedFile {
   write(chunk: Uint8Array): Promise<void>;
   /**
    * Makes the bytes durable and puts them at the final path, keeping the previous file (if any) in
-   * `versions/`; `replaced` is that version's store path.
+   * `versions/`; `replaced` is that version's store path, `mtimeMs` the new file's modification
+   * time (the index keeps it: a later change of size or mtime means the file was touched).
+   * Callers commit only bytes that differ from the current file's (a version is kept only then).
    */
-  commit(): Promise<{ replaced?: string }>;
+  commit(): Promise<Committed>;
   /** Drops the temp file. Safe to call more than once, and after a failed commit. */
   abort(): Promise<void>;
+}
+
+export interface Committed {
+  replaced?: string;
+  mtimeMs?: number;
 }
 
 export interface BackupStoreOptions {
@@ -63,7 +70,7 @@ export class BackupStore {
     assertStorePath(storePath);
     const temp = `${TMP_DIR}/${randomUUID()}.part`;
     const writer = this.driver.openWrite ? await this.driver.openWrite(temp) : await this.op.writer(temp);
-    return new Staged(writer, storePath, {
+    return new Staged(writer as StagedWriter, storePath, {
       install: () => this.install(temp, storePath),
       discard: () => this.op.delete(temp),
     });
@@ -87,6 +94,25 @@ export class BackupStore {
   async stat(storePath: string): Promise<{ size: number } | undefined> {
     const actual = await this.locate(storePath);
     return actual && { size: actual.size };
+  }
+
+  /**
+   * Where the file of `storePath` is, with its size and modification time (ms since the epoch; 0
+   * where the storage service does not keep one). Undefined when there is no such file.
+   */
+  async fileInfo(storePath: string): Promise<{ path: string; size: number; mtimeMs: number } | undefined> {
+    const actual = await this.locate(storePath);
+    if (!actual) return undefined;
+    if (this.driver.fileInfo) {
+      const info = await this.driver.fileInfo(actual.path);
+      return info && { path: actual.path, ...info };
+    }
+    const meta = await this.op.stat(actual.path);
+    return {
+      path: actual.path,
+      size: actual.size,
+      mtimeMs: meta.lastModified ? Date.parse(meta.lastModified) : 0,
+    };
   }
 
   /**
@@ -138,12 +164,23 @@ export class BackupStore {
   }
 
   /** Every file under `data/`, sorted by store path. */
-  async listData(): Promise<Array<{ storePath: string; size: number }>> {
+  listData(): Promise<Array<{ storePath: string; size: number }>> {
+    return this.listFiles(DATA_PREFIX);
+  }
+
+  /** Every file under a folder of the key folder (`data`, `versions`), sorted by store path. */
+  async listFiles(prefix: string): Promise<Array<{ storePath: string; size: number }>> {
     if (this.driver.listFiles) {
-      return (await this.driver.listFiles(DATA_PREFIX)).map((f) => ({ storePath: f.path, size: f.size }));
+      return (await this.driver.listFiles(prefix)).map((f) => ({ storePath: f.path, size: f.size }));
     }
     // OpenDAL 0.49 lists the whole tree at once, folders included (`…/`), with sizes left at 0.
-    const entries = await this.op.list(`${DATA_PREFIX}/`, { recursive: true });
+    let entries: Awaited<ReturnType<Operator['list']>>;
+    try {
+      entries = await this.op.list(`${prefix}/`, { recursive: true });
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
     const files = entries.map((entry) => entry.path()).filter((path) => !path.endsWith('/'));
     files.sort();
     const result: Array<{ storePath: string; size: number }> = new Array(files.length);
@@ -178,6 +215,12 @@ export class BackupStore {
     return files;
   }
 
+  /** Deletes one file of the key folder for good (only for versions past their retention). */
+  async deleteFile(path: string): Promise<void> {
+    if (!path.startsWith(`${VERSIONS_DIR}/`)) throw new Error(`Only versions are ever deleted, not ${path}.`);
+    await this.op.delete(path);
+  }
+
   /** Removes a whole folder of the key folder (e.g. a snapshot's staging). */
   async removeTree(prefix: string): Promise<void> {
     await this.op.removeAll(`${prefix.replace(/\/+$/, '')}/`);
@@ -202,28 +245,36 @@ export class BackupStore {
     // A fast-path writer fsyncs on close; OpenDAL's writer gets an explicit sync.
     if (!this.driver.openWrite) await this.driver.syncFile(temp);
     return this.exclusive(lockKey(storePath), async () => {
-      // A folder of that name (files below it on the homeserver): the file goes inside it.
-      const here = await this.entry(storePath);
-      const target = here?.kind === 'dir' ? `${storePath}/${SELF_ENTRY}` : storePath;
-      const current =
-        here?.kind === 'file' || (here?.kind === 'dir' && (await this.entry(target))?.kind === 'file');
-      let replaced: string | undefined;
-      if (current) {
-        // Link (or copy) first, then rename over: the final path is never empty, even for a moment.
-        replaced = await this.freeVersionPath(storePath);
-        await this.driver.keepCopy(target, replaced);
-        await this.syncParents(replaced);
-      }
       try {
-        await this.move(temp, target);
+        return await this.place(temp, storePath);
       } catch (error) {
-        // A file where a folder must be (`/pub/notes` backed up, now `/pub/notes/today`).
-        if (!(await this.relocateFileAncestors(storePath))) throw error;
-        await this.move(temp, target);
+        // Another download just made a folder of this name (the file then goes inside it), or a
+        // file stands where a folder must be (`/pub/notes` backed up, now `/pub/notes/today`).
+        // Under this path's lock a folder never turns back into a file: one more look settles it.
+        if (!isPlacementConflict(error)) throw error;
+        await this.relocateFileAncestors(storePath);
+        return this.place(temp, storePath);
       }
-      await this.syncParents(target);
-      return replaced === undefined ? {} : { replaced };
     });
+  }
+
+  /** Puts a closed temp file at `storePath` (or inside a folder of that name), keeping the current copy. */
+  private async place(temp: string, storePath: string): Promise<{ replaced?: string }> {
+    // A folder of that name (files below it on the homeserver): the file goes inside it.
+    const here = await this.entry(storePath);
+    const target = here?.kind === 'dir' ? `${storePath}/${SELF_ENTRY}` : storePath;
+    const current =
+      here?.kind === 'file' || (here?.kind === 'dir' && (await this.entry(target))?.kind === 'file');
+    let replaced: string | undefined;
+    if (current) {
+      // Link (or copy) first, then rename over: the final path is never empty, even for a moment.
+      replaced = await this.freeVersionPath(storePath);
+      await this.driver.keepCopy(target, replaced);
+      await this.syncParents(replaced);
+    }
+    await this.move(temp, target);
+    await this.syncParents(target);
+    return replaced === undefined ? {} : { replaced };
   }
 
   /** Moves every file that stands where a folder of `storePath` must be into that folder (`SELF_ENTRY`). */
@@ -333,13 +384,19 @@ export class BackupStore {
   }
 }
 
+/** An fs fast-path writer (its close says the file's mtime) or OpenDAL's (says nothing). */
+type StagedWriter = {
+  write(chunk: Buffer): Promise<void>;
+  close(): Promise<{ mtimeMs?: number } | undefined>;
+};
+
 class Staged implements StagedFile {
   private state: 'open' | 'committing' | 'done' = 'open';
   private pending: Promise<void> = Promise.resolve();
   private writerClosed = false;
 
   constructor(
-    private readonly writer: { write(chunk: Buffer): Promise<void>; close(): Promise<void> },
+    private readonly writer: StagedWriter,
     private readonly storePath: string,
     private readonly finish: { install(): Promise<{ replaced?: string }>; discard(): Promise<void> },
   ) {}
@@ -354,15 +411,15 @@ class Staged implements StagedFile {
     return this.pending;
   }
 
-  async commit(): Promise<{ replaced?: string }> {
+  async commit(): Promise<Committed> {
     if (this.state !== 'open') throw new Error(`${this.storePath}: commit after commit or abort.`);
     this.state = 'committing';
     try {
       await this.pending;
-      await this.closeWriter();
+      const closed = await this.closeWriter();
       const result = await this.finish.install();
       this.state = 'done';
-      return result;
+      return closed?.mtimeMs === undefined ? result : { ...result, mtimeMs: closed.mtimeMs };
     } catch (error) {
       await this.drop().catch(() => {});
       throw error;
@@ -381,10 +438,10 @@ class Staged implements StagedFile {
     await this.finish.discard();
   }
 
-  private async closeWriter(): Promise<void> {
-    if (this.writerClosed) return;
+  private async closeWriter(): Promise<{ mtimeMs?: number } | undefined> {
+    if (this.writerClosed) return undefined;
     this.writerClosed = true;
-    await this.writer.close();
+    return (await this.writer.close()) ?? undefined;
   }
 }
 
@@ -430,6 +487,18 @@ function fitName(path: string, suffix: string): string {
 
 function holdingPath(intent: string): string {
   return `${intent.slice(0, -RELOCATE_INTENT.length)}.relocating`;
+}
+
+/** A rename that failed because a folder or file stands in the way (see `install`). */
+function isPlacementConflict(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    code === 'EISDIR' ||
+    code === 'ENOTDIR' ||
+    code === 'EEXIST' ||
+    code === 'ENOTEMPTY' ||
+    (error instanceof Error && /is a directory|not a directory|already exists/i.test(error.message))
+  );
 }
 
 /** ENOTDIR: a parent of the path is a file. */

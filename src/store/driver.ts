@@ -22,7 +22,11 @@ export interface StoreDriver {
    * Optional fast path: a new file written with plain file-system calls (one open, writes, one
    * fsync on close) instead of OpenDAL's writer and its thread pool. `close` makes the bytes durable.
    */
-  openWrite?(path: string): Promise<{ write(chunk: Uint8Array): Promise<void>; close(): Promise<void> }>;
+  openWrite?(
+    path: string,
+  ): Promise<{ write(chunk: Uint8Array): Promise<void>; close(): Promise<{ mtimeMs: number }> }>;
+  /** Optional fast path: size and modification time of a file (lstat), undefined when absent. */
+  fileInfo?(path: string): Promise<{ size: number; mtimeMs: number } | undefined>;
   /** Optional fast path: rename, creating the target's folders. */
   move?(from: string, to: string): Promise<void>;
   /** Optional fast path: a small file in one buffer of its exact size (no chunk copies). */

@@ -13,8 +13,13 @@ export interface IndexEntry {
   /** BLAKE3 of the content, base64 (standard, padded) — the homeserver's `content_hash`. */
   blake3: string;
   etag?: string;
-  /** Cursor of the event that brought this version (decimal). */
+  /** Cursor of the event that brought this version. */
   cursor: string;
+  /**
+   * Modification time of the file when it was written (ms since the epoch). A file whose size or
+   * mtime differs from its entry was touched since: its bytes are hashed again before trusted.
+   */
+  mtimeMs?: number;
 }
 
 type JournalLine = { set: IndexEntry } | { del: string };
@@ -108,35 +113,61 @@ export class FileIndex {
 /** Hash of a stored file, for `rebuildIndex`. */
 export type HashStoredFile = (storePath: string) => Promise<ContentHash>;
 
+/** How the files on disk differ from the index they are compared with. */
+export interface IndexDifference {
+  path: string;
+  /** `added`: on disk, not indexed; `changed`: other bytes than indexed; `removed`: indexed, not on disk. */
+  change: 'added' | 'changed' | 'removed';
+  before?: { size: number; blake3: string };
+  after?: { size: number; blake3: string };
+}
+
 /**
- * Rebuilds the index from the files under `data/` (`pubky-backup reindex`). A file whose size and hash
- * match its old entry keeps that entry's cursor and ETag; any other gets `cursor` (the key's current
- * cursor: the event that wrote it is unknown).
+ * Rebuilds the index from the files under `data/` (`pubky-backup reindex`). A file whose size and
+ * hash match its old entry keeps that entry (cursor, ETag); a file the index did not know is added
+ * with `cursor` (the key's current cursor: the event that wrote it is unknown). Differences from the
+ * old index — bytes that changed, files that are gone — are reported and adopted only with
+ * `accept`: without it those entries stay as they were, so the next sync fetches the homeserver's
+ * bytes again instead of vouching for damaged ones.
  */
 export async function rebuildIndex(
   store: BackupStore,
   file: string,
-  options: { cursor: string; hash?: HashStoredFile },
-): Promise<FileIndex> {
+  options: { cursor: string; hash?: HashStoredFile; accept?: boolean },
+): Promise<{ index: FileIndex; differences: IndexDifference[] }> {
   const hash = options.hash ?? ((storePath: string) => hashStream(store.read(storePath)));
   const old = await loadJournal(file).catch(() => ({ entries: new Map<string, IndexEntry>() }));
-  const rebuilt: IndexEntry[] = [];
+  const rebuilt = new Map<string, IndexEntry>();
+  const differences: IndexDifference[] = [];
   for (const { storePath } of await store.listData()) {
     const path = homeserverPathOf(storePath);
     if (!path.startsWith('/pub/')) continue; // not something the homeserver can hold
     const { blake3, size } = await hash(storePath);
     const before = old.entries.get(path);
-    const same = before !== undefined && before.blake3 === blake3 && before.size === size;
-    rebuilt.push({
-      path,
-      size,
-      blake3,
-      ...(same && before.etag !== undefined ? { etag: before.etag } : {}),
-      cursor: same ? before.cursor : options.cursor,
-    });
+    const info = await store.fileInfo(storePath.replace(/\/%2E$/, ''));
+    const mtime = info?.mtimeMs !== undefined ? { mtimeMs: info.mtimeMs } : {};
+    if (before !== undefined && before.blake3 === blake3 && before.size === size) {
+      rebuilt.set(path, { ...before, ...mtime });
+      continue;
+    }
+    const after = { size, blake3 };
+    differences.push(
+      before ? { path, change: 'changed', before: pick(before), after } : { path, change: 'added', after },
+    );
+    if (before && !options.accept) rebuilt.set(path, before);
+    else rebuilt.set(path, { path, size, blake3, cursor: options.cursor, ...mtime });
   }
-  await writeJournal(file, rebuilt);
-  return FileIndex.open(file);
+  for (const [path, before] of old.entries) {
+    if (rebuilt.has(path)) continue;
+    differences.push({ path, change: 'removed', before: pick(before) });
+    if (!options.accept) rebuilt.set(path, before);
+  }
+  await writeJournal(file, rebuilt.values());
+  return { index: await FileIndex.open(file), differences };
+}
+
+function pick(entry: IndexEntry): { size: number; blake3: string } {
+  return { size: entry.size, blake3: entry.blake3 };
 }
 
 async function loadJournal(
@@ -185,7 +216,8 @@ function isIndexEntry(value: unknown): value is IndexEntry {
     typeof entry.size === 'number' &&
     typeof entry.blake3 === 'string' &&
     typeof entry.cursor === 'string' &&
-    (entry.etag === undefined || typeof entry.etag === 'string')
+    (entry.etag === undefined || typeof entry.etag === 'string') &&
+    (entry.mtimeMs === undefined || typeof entry.mtimeMs === 'number')
   );
 }
 

@@ -37,11 +37,23 @@ export function fsDriver(keyDir: string): StoreDriver {
         async close() {
           try {
             await handle.sync();
+            // Recorded in the index: a later size or mtime change means the file was touched.
+            return { mtimeMs: (await handle.stat()).mtimeMs };
           } finally {
             await handle.close();
           }
         },
       };
+    },
+    async fileInfo(path) {
+      try {
+        const stats = await lstat(abs(path));
+        return stats.isFile() ? { size: stats.size, mtimeMs: stats.mtimeMs } : undefined;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw error;
+      }
     },
     async move(from, to) {
       await ensureDir(dirname(abs(to)));

@@ -1,7 +1,7 @@
 export type { ActivityEntry } from './activity-log.js';
 export { appendActivity, readActivity } from './activity-log.js';
 export type { BackupStoreOptions, StagedFile } from './backup-store.js';
-export { BackupStore, versionStamp } from './backup-store.js';
+export { BackupStore, type Committed, versionStamp } from './backup-store.js';
 export type { ContentHash } from './content-hash.js';
 export { hashStream } from './content-hash.js';
 export type { CursorAnchor, CursorState } from './cursor-file.js';
@@ -14,9 +14,10 @@ export {
 } from './cursor-file.js';
 export type { StoreDriver } from './driver.js';
 export { isNotFound, operatorDriver } from './driver.js';
-export type { HashStoredFile, IndexEntry } from './file-index.js';
+export type { HashStoredFile, IndexDifference, IndexEntry } from './file-index.js';
 export { FileIndex, rebuildIndex } from './file-index.js';
 export { fsDriver } from './fs-driver.js';
+export { compareWithIndex, type IntegrityFinding, type IntegrityOptions } from './integrity.js';
 export { type LastRun, readLastRun, writeLastRun } from './last-run.js';
 export { KeyLayout, listKeys } from './layout.js';
 export type { RetryItem } from './retry-queue.js';

@@ -13,6 +13,8 @@ export class KeyLayout {
   readonly anchorFile: string;
   /** Per-file index journal (path, size, blake3, etag, cursor). */
   readonly indexFile: string;
+  /** Size and BLAKE3 of each kept version (`versions/…` → entry), so `check` can verify them. */
+  readonly versionsIndexFile: string;
   readonly activityLog: string;
   /** Files whose download failed and will be retried. */
   readonly retryFile: string;
@@ -35,6 +37,7 @@ export class KeyLayout {
     this.cursorFile = join(this.stateDir, 'cursor');
     this.anchorFile = join(this.stateDir, 'cursor-anchor.json');
     this.indexFile = join(this.stateDir, 'index.jsonl');
+    this.versionsIndexFile = join(this.stateDir, 'versions.jsonl');
     this.activityLog = join(this.stateDir, 'activity.log');
     this.retryFile = join(this.stateDir, 'retry.json');
     this.homeserverFile = join(this.stateDir, 'homeserver.json');

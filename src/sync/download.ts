@@ -14,9 +14,22 @@ export interface DownloadRequest {
   known?: IndexEntry;
 }
 
-export type DownloadResult =
-  | { kind: 'stored'; size: number; blake3: string; etag?: string }
-  | { kind: 'unchanged'; size: number; blake3: string; etag?: string };
+interface Downloaded {
+  size: number;
+  blake3: string;
+  etag?: string;
+  /** Modification time of the file in the backup (ms), for the index. */
+  mtimeMs?: number;
+  /**
+   * The file in the backup did not hold the bytes the index records (damaged or edited on this
+   * disk): it was replaced by the homeserver's, the damaged copy kept in `versions/`.
+   */
+  repaired?: boolean;
+  /** The previous copy, now a version: where, and its size and BLAKE3 (for the versions index). */
+  replaced?: { storePath: string; size: number; blake3: string };
+}
+
+export type DownloadResult = ({ kind: 'stored' } & Downloaded) | ({ kind: 'unchanged' } & Downloaded);
 
 /** The homeserver served bytes that do not match the hash it announced (ETag or content_hash). */
 export class IntegrityError extends Error {
@@ -25,8 +38,11 @@ export class IntegrityError extends Error {
 
 /**
  * Downloads one file into the store: streams the body to a staged temp file while hashing it with
- * BLAKE3, and commits only when the hash matches the ETag (or the event's content_hash). Transient
- * failures are retried a few times here; what still fails is thrown for the retry queue.
+ * BLAKE3, and commits only when the hash matches the ETag (or the event's content_hash). The copy
+ * already in the backup is trusted only when the index vouches for it (same size and mtime as when
+ * written); otherwise its own BLAKE3 decides, so identical bytes are never downloaded again or kept
+ * as a "previous version", and bytes damaged on this disk are replaced. Transient failures are
+ * retried a few times here; what still fails is thrown for the retry queue.
  */
 export async function downloadFile(
   client: HomeserverClient,
@@ -36,18 +52,63 @@ export async function downloadFile(
 ): Promise<DownloadResult> {
   const held = await heldCopy(store, request);
   // Replaying an event for content we already hold costs no download.
-  if (held && request.contentHash === held.blake3) {
-    return { kind: 'unchanged', size: held.size, blake3: held.blake3, etag: held.etag };
+  if (held && !held.damaged && request.contentHash === held.entry.blake3) {
+    return { kind: 'unchanged', ...unchanged(held.entry) };
   }
   for (let attempt = 1; ; attempt++) {
     try {
-      return await downloadOnce(client, store, { ...request, known: held }, signal);
+      return await downloadOnce(client, store, request, held, signal);
     } catch (error) {
       const wait = retryDelay(error, attempt);
       if (wait === undefined || signal?.aborted) throw error;
       await sleep(wait, signal);
     }
   }
+}
+
+/** What the backup holds for a path: its entry (verified against the file), and whether it is damaged. */
+interface Held {
+  entry: IndexEntry;
+  /** The file's bytes differ from what the index records. */
+  damaged: boolean;
+}
+
+/**
+ * The copy in the backup. The index entry is taken as is when the file still has the size and
+ * mtime recorded with it; a file the index does not know (a crash between the file and the index,
+ * the original app's folder) or that changed since (touched, damaged) is hashed.
+ */
+async function heldCopy(store: BackupStore, request: DownloadRequest): Promise<Held | undefined> {
+  const local = await store.fileInfo(request.storePath);
+  if (!local) return undefined;
+  const known = request.known;
+  if (
+    known &&
+    known.size === local.size &&
+    (known.mtimeMs === undefined || known.mtimeMs === local.mtimeMs)
+  ) {
+    return { entry: known, damaged: false };
+  }
+  const { blake3, size } = await hashStream(store.read(local.path));
+  const entry: IndexEntry = {
+    path: request.path,
+    size,
+    blake3,
+    cursor: known?.cursor ?? '0',
+    mtimeMs: local.mtimeMs,
+  };
+  if (known && known.blake3 === blake3)
+    return { entry: { ...known, size, mtimeMs: local.mtimeMs }, damaged: false };
+  return { entry, damaged: known !== undefined };
+}
+
+function unchanged(entry: IndexEntry): Downloaded {
+  return {
+    size: entry.size,
+    blake3: entry.blake3,
+    ...(entry.etag !== undefined && { etag: entry.etag }),
+    ...(entry.mtimeMs !== undefined && { mtimeMs: entry.mtimeMs }),
+  };
 }
 
 /** How long to wait before trying again in place, or undefined to give up now. */
@@ -62,28 +123,15 @@ function retryDelay(error: unknown, attempt: number): number | undefined {
   return error.kind === 'network' || error.kind === 'server' ? 250 * attempt : undefined;
 }
 
-/**
- * What the backup holds for the path: the index entry when the file is there; for a file on disk
- * the index does not know (a crash between the file and the index, the original app's folder), its
- * own BLAKE3 — so a replay or a retry recognises bytes it already has instead of downloading them
- * again and keeping an identical "previous version". Undefined when there is no file.
- */
-async function heldCopy(store: BackupStore, request: DownloadRequest): Promise<IndexEntry | undefined> {
-  const local = await store.locate(request.storePath);
-  if (!local) return undefined;
-  if (request.known) return request.known;
-  const { blake3, size } = await hashStream(store.read(local.path));
-  return { path: request.path, size, blake3, cursor: '0' };
-}
-
 async function downloadOnce(
   client: HomeserverClient,
   store: BackupStore,
   request: DownloadRequest,
+  held: Held | undefined,
   signal?: AbortSignal,
 ): Promise<DownloadResult> {
-  // Only a file we really hold may be revalidated (heldCopy); otherwise fetch it whole.
-  const known = request.known;
+  // Only intact bytes may be revalidated with a conditional GET; damaged ones are fetched whole.
+  const known = held && !held.damaged ? held.entry : undefined;
   const get = (keepEscapes: boolean) =>
     client.get(request.user, request.path, {
       signal,
@@ -98,7 +146,7 @@ async function downloadOnce(
     throw error;
   });
   if (response.status === 304 && known) {
-    return { kind: 'unchanged', size: known.size, blake3: known.blake3, etag: response.etag ?? known.etag };
+    return { kind: 'unchanged', ...unchanged(known), ...(response.etag && { etag: response.etag }) };
   }
   // Both are canonical base64 (hex from older homeservers is converted): compare like for like.
   const expected = response.contentHash ?? request.contentHash;
@@ -114,16 +162,28 @@ async function downloadOnce(
     const blake3 = hasher.digest();
     if (expected !== undefined && blake3 !== expected) {
       throw new IntegrityError(
-        `${request.path}: the homeserver sent bytes whose BLAKE3 (${blake3}) differs from the hash it announced ` +
+        `the homeserver sent bytes whose BLAKE3 (${blake3}) differs from the hash it announced ` +
           `(${expected}); not stored.`,
       );
     }
-    if (known && known.blake3 === blake3) {
+    if (held && held.entry.blake3 === blake3) {
+      // The same bytes as the copy in the backup: nothing to write, no version to keep.
       await staged.abort();
-      return { kind: 'unchanged', size, blake3, etag: response.etag };
+      return { kind: 'unchanged', ...unchanged(held.entry), ...(response.etag && { etag: response.etag }) };
     }
-    await staged.commit();
-    return { kind: 'stored', size, blake3, etag: response.etag };
+    const committed = await staged.commit();
+    return {
+      kind: 'stored',
+      size,
+      blake3,
+      ...(response.etag !== undefined && { etag: response.etag }),
+      ...(committed.mtimeMs !== undefined && { mtimeMs: committed.mtimeMs }),
+      ...(held?.damaged && { repaired: true }),
+      ...(committed.replaced &&
+        held && {
+          replaced: { storePath: committed.replaced, size: held.entry.size, blake3: held.entry.blake3 },
+        }),
+    };
   } catch (error) {
     await staged.abort();
     throw error;

@@ -76,7 +76,8 @@ export class FeedReader {
   async head(signal?: AbortSignal): Promise<string | undefined> {
     if (!this.legacy) {
       try {
-        const newest = await this.retrying(() => this.readStream('0', 1, signal, true), signal);
+        // No cursor with `reverse`: from the newest event (a cursor would mean "older than it").
+        const newest = await this.retrying(() => this.readStream(undefined, 1, signal, true), signal);
         const cursor = newest.find((entry) => entry.cursor !== undefined)?.cursor;
         return cursor;
       } catch (error) {
@@ -110,6 +111,7 @@ export class FeedReader {
     if (anchor && anchor.cursor === cursor) {
       const previous = (BigInt(cursor) - 1n).toString();
       const found = await this.entryAt(previous, signal);
+      if (found === 'unknown') return { ok: true }; // cannot tell
       if (found && found.type !== 'SKIPPED' && found.cursor === cursor) {
         if (found.type === anchor.type && found.uri === anchor.uri) return { ok: true };
       }
@@ -133,15 +135,18 @@ export class FeedReader {
     return { ok: true };
   }
 
-  /** The first feed entry after `cursor`, with its cursor (undefined when there is none). */
+  /**
+   * The first feed entry after `cursor`, with its cursor (undefined when there is none). A
+   * homeserver that ignores `limit=1` gives an answer that cannot anchor anything: 'unknown'.
+   */
   private async entryAt(
     cursor: string,
     signal?: AbortSignal,
-  ): Promise<(FeedEntry & { cursor?: string }) | undefined> {
+  ): Promise<(FeedEntry & { cursor?: string }) | undefined | 'unknown'> {
     if (!this.legacy) {
       try {
-        const [first] = await this.retrying(() => this.readStream(cursor, 1, signal), signal);
-        return first;
+        const entries = await this.retrying(() => this.readStream(cursor, 1, signal), signal);
+        return entries.length > 1 ? 'unknown' : entries[0];
       } catch (error) {
         if (isUnknownUser(error)) return undefined;
         if (!isMissingRoute(error)) throw error;
@@ -149,6 +154,7 @@ export class FeedReader {
       }
     }
     const page = await this.retrying(() => this.client.eventsPage(cursor, 1, signal), signal);
+    if (page.events.length + page.skipped.length > 1) return 'unknown';
     const first = page.events[0] ?? page.skipped[0];
     return first && page.cursor !== undefined ? { ...first, cursor: page.cursor } : first;
   }
@@ -185,7 +191,7 @@ export class FeedReader {
     return { events, skipped, cursor: last, complete: entries.length < this.batchSize, anchor };
   }
 
-  private async readStream(cursor: string, limit: number, signal?: AbortSignal, reverse = false) {
+  private async readStream(cursor: string | undefined, limit: number, signal?: AbortSignal, reverse = false) {
     const entries: FeedEntry[] = [];
     const stream = this.client.eventsStream({ users: [{ user: this.user, cursor }], limit, reverse, signal });
     for await (const entry of stream) entries.push(entry);

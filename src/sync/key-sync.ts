@@ -14,7 +14,9 @@ import {
   appendActivity,
   type BackupStore,
   type CursorAnchor,
+  compareWithIndex,
   FileIndex,
+  hashStream,
   KeyLayout,
   type LastRun,
   type RetryItem,
@@ -53,6 +55,8 @@ export interface KeySyncOptions {
 
 export interface KeySyncEvents {
   status: [SyncStatus];
+  /** A catch-up finished (not emitted for failed ones: see `status`). */
+  report: [SyncReport];
   progress: [{ done: number; total: number; bytes: number }];
 }
 
@@ -69,11 +73,16 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   private progress = { done: 0, total: 0, bytes: 0 };
   /** Until the first catch-up has checked that the feed still holds the cursor's history. */
   private continuityChecked = false;
+  /** When the files on disk were last compared with the index (ms; 0 = not yet in this process). */
+  private localScanAt = 0;
+  private currentReport: SyncReport | undefined;
 
   private constructor(
     private readonly options: KeySyncOptions,
     readonly layout: KeyLayout,
     private readonly index: FileIndex,
+    /** Size and BLAKE3 of every version this key keeps (see `KeyLayout.versionsIndexFile`). */
+    private readonly versionsIndex: FileIndex,
     private readonly retry: RetryQueue,
     private cursorValue: string,
     private anchor: CursorAnchor | undefined,
@@ -89,13 +98,14 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     const layout = new KeyLayout(options.dataDir, options.pubky);
     await mkdir(layout.stateDir, { recursive: true });
     await options.store.cleanTemp();
-    const [index, retry, cursor, anchor] = await Promise.all([
+    const [index, versionsIndex, retry, cursor, anchor] = await Promise.all([
       FileIndex.open(layout.indexFile),
+      FileIndex.open(layout.versionsIndexFile),
       RetryQueue.open(layout.retryFile),
       readCursorState(layout.cursorFile),
       readAnchor(layout.anchorFile),
     ]);
-    return new KeySync(options, layout, index, retry, cursor.cursor, anchor, cursor.problem);
+    return new KeySync(options, layout, index, versionsIndex, retry, cursor.cursor, anchor, cursor.problem);
   }
 
   private newFeed(client: HomeserverClient): FeedReader {
@@ -182,6 +192,37 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     );
   }
 
+  /**
+   * Compares the files on disk with the index (size and mtime; files that changed are hashed).
+   * A damaged or missing file is queued to be fetched again now, through the retry queue (the
+   * damaged copy is kept in `versions/` when it is replaced); a file only touched gets its new
+   * mtime. Runs at the first catch-up of a process and then daily.
+   */
+  private async scanLocal(signal?: AbortSignal): Promise<void> {
+    this.localScanAt = this.now();
+    for await (const finding of compareWithIndex(this.options.store, this.index, { signal })) {
+      const entry = this.index.get(finding.path);
+      if (finding.problem === 'touched' && entry) {
+        this.index.set({ ...entry, mtimeMs: finding.mtimeMs });
+        continue;
+      }
+      const what =
+        finding.problem === 'missing'
+          ? 'is missing from the backup on this disk'
+          : 'was changed or damaged on this disk';
+      this.retry.upsert({
+        path: finding.path,
+        attempts: 0,
+        nextAttemptAtMs: this.now(),
+        lastError: `the file ${what}`,
+      });
+      await this.log(
+        'local-damage',
+        `${finding.path} ${what} (${finding.detail}); fetching it again from the homeserver`,
+      );
+    }
+  }
+
   /** Checks that the feed still holds the history the cursor stands on; reconciles when it does not. */
   private async ensureContinuity(report: SyncReport, signal?: AbortSignal): Promise<void> {
     this.continuityChecked = true;
@@ -202,8 +243,14 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     return paused !== undefined;
   }
 
+  /** The counters of the current (or last) catch-up, also when it was interrupted. */
+  get runReport(): SyncReport | undefined {
+    return this.currentReport;
+  }
+
   private async runCatchUp(signal: AbortSignal | undefined, reconcile: boolean): Promise<SyncReport> {
     const report = emptyReport(this.pubky, this.cursorValue);
+    this.currentReport = report;
     const paused = await readPaused(this.layout);
     if (paused && !paused.accepted) {
       report.paused = true;
@@ -222,6 +269,7 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
         await this.log('cursor-unreadable', this.cursorProblem);
         this.cursorProblem = undefined;
       }
+      if (this.now() - this.localScanAt >= LOCAL_SCAN_INTERVAL_MS) await this.scanLocal(signal);
       if (reconcile) {
         await this.reconcile(report, 'the user moved to another homeserver', signal);
         this.continuityChecked = true;
@@ -311,7 +359,8 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       if (this.retry.get(event.path)) return false;
       const known = this.index.get(event.path);
       if (event.type === 'DEL') return known !== undefined;
-      return known === undefined || event.contentHash === undefined || known.blake3 !== event.contentHash;
+      // Without a content_hash a held file cannot be told apart cheaply: not worth a request each run.
+      return known === undefined || (event.contentHash !== undefined && known.blake3 !== event.contentHash);
     });
     return { events: kept, fresh };
   }
@@ -333,6 +382,7 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     report.cursor = this.cursorValue;
     report.pendingRetries = this.retry.size;
     await this.recordRun(report.waiting ? 'waiting' : report.paused ? 'paused' : 'ok', report);
+    this.emit('report', report);
     if (report.waiting) {
       this.setStatus({ state: 'waiting', reason: WAITING_REASON });
     } else if (!report.paused) {
@@ -403,8 +453,9 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
         this.emit('progress', { ...progress });
       }),
     );
-    // Durable in this order: files (committed above, their folders now), index, retry queue, cursor.
+    // Durable in this order: files (committed above, their folders now), indexes, retry queue, cursor.
     await this.options.store.flush();
+    await this.versionsIndex.flush();
     await this.index.flush();
     await this.retry.save();
     await writeCursor(this.layout.cursorFile, cursor);
@@ -452,14 +503,23 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
         path: change.path,
         size: result.size,
         blake3: result.blake3,
-        etag: result.etag,
+        ...(result.etag !== undefined && { etag: result.etag }),
+        ...(result.mtimeMs !== undefined && { mtimeMs: result.mtimeMs }),
         cursor,
       });
+      if (result.replaced) this.recordVersion(result.replaced.storePath, result.replaced, cursor);
       if (result.kind === 'stored') {
         report.stored++;
         report.bytes += result.size;
       } else {
         report.unchanged++;
+      }
+      if (result.repaired) {
+        report.repaired++;
+        await this.log(
+          'local-damage-repaired',
+          `${change.path}: the copy on this disk no longer held the backed-up bytes; replaced by the homeserver's, the damaged copy kept in versions/`,
+        );
       }
       this.retry.remove(change.path);
     } catch (error) {
@@ -471,7 +531,9 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   private async applyDelete(change: PlannedChange, report: SyncReport) {
     this.retry.remove(change.path);
     if (!this.index.get(change.path) && !(await this.options.store.stat(change.storePath))) return;
+    const before = this.index.get(change.path);
     const version = await this.options.store.remove(change.storePath);
+    if (version && before) this.recordVersion(version, before, before.cursor);
     this.index.delete(change.path);
     report.deleted++;
     await this.log('file-deleted', `${change.path} deleted on the homeserver; previous version kept`, {
@@ -538,8 +600,61 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       ),
     );
     await this.options.store.flush();
+    await this.versionsIndex.flush();
     await this.index.flush();
     await this.retry.save();
+  }
+
+  /**
+   * Fetches these files again from the homeserver now (`check --repair`): a damaged copy is
+   * replaced and kept in `versions/` as evidence, a missing one downloaded, one the index did not
+   * know adopted (or replaced). A file the homeserver no longer has leaves the index and, if it is on
+   * disk, goes to `versions/` — never deleted. Runs under the key's write lock.
+   */
+  async repair(paths: readonly string[], signal?: AbortSignal): Promise<SyncReport> {
+    const report = emptyReport(this.pubky, this.cursorValue);
+    const release = await acquireWriteLock(this.layout.stateDir, { signal });
+    try {
+      await Promise.all(
+        paths.map((path) =>
+          this.options.downloads.add(async () => {
+            const change = planBatch(this.pubky, [{ type: 'PUT', uri: `pubky://${this.pubky}${path}`, path }])
+              .changes[0];
+            if (!change) return;
+            const failedBefore = report.failed;
+            const cursor = this.index.get(path)?.cursor ?? this.cursorValue;
+            await this.applyPut({ ...change, contentHash: undefined }, cursor, report, signal);
+            if (report.failed > failedBefore && this.retry.get(path)?.missing) {
+              report.failed--;
+              this.retry.remove(path);
+              this.index.delete(path);
+              const version = await this.options.store.remove(change.storePath);
+              if (version) {
+                const { blake3, size } = await hashStream(this.options.store.read(version));
+                this.recordVersion(version, { size, blake3 }, cursor);
+              }
+              await this.log(
+                'repair-not-on-homeserver',
+                `${path} is not on the homeserver any more${version ? `; the copy on this disk was moved to ${version}` : ''}`,
+              );
+            }
+          }),
+        ),
+      );
+      await this.options.store.flush();
+      await this.versionsIndex.flush();
+      await this.index.flush();
+      await this.retry.save();
+    } finally {
+      await release();
+    }
+    report.pendingRetries = this.retry.size;
+    return report;
+  }
+
+  /** Notes a new version's size and BLAKE3 (flushed with the index) so `check` can verify it. */
+  private recordVersion(storePath: string, content: { size: number; blake3: string }, cursor: string): void {
+    this.versionsIndex.set({ path: storePath, size: content.size, blake3: content.blake3, cursor });
   }
 
   private setStatus(status: SyncStatus) {
@@ -553,6 +668,9 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
 }
 
 const MAX_SKIPPED_LOGGED = 10;
+
+/** How often a running sync compares the files on disk with the index. */
+const LOCAL_SCAN_INTERVAL_MS = 24 * 3_600_000;
 
 /** How far below the cursor each run reads again (event ids; see `followFeed`). */
 export const REPLAY_WINDOW_IDS = 100n;
@@ -578,8 +696,8 @@ function isRejectedCursor(error: unknown): boolean {
   );
 }
 
-const WAITING_REASON =
-  'the homeserver does not know this pubky (not signed up there yet, or removed); the backup starts when it does';
+/** The one wording of the "waiting" state, wherever it is shown. */
+export const WAITING_REASON = 'the homeserver does not know this pubky yet; the backup starts when it does';
 
 function errorCode(error: unknown): string {
   if (error instanceof HomeserverError) {

@@ -1,4 +1,7 @@
 import { HomeserverError } from '../homeserver/index.js';
+import { sleep } from '../util/sleep.js';
+
+export { sleep };
 
 /** Backoff for files in the retry queue: 30 s, 1 min, 2 min … capped at 1 h. */
 export function nextAttemptDelayMs(attempts: number): number {
@@ -65,22 +68,3 @@ export function isUnreachable(error: unknown): boolean {
 }
 
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-
-/**
- * Resolves after `ms`, or rejects with the signal's reason when it aborts first. The abort listener
- * is removed when the timer fires, so one long-lived signal can serve any number of sleeps.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}

@@ -17,6 +17,8 @@ export interface SyncReport {
   /** Feed entries (lines, SSE messages) that could not be read, reported and passed over. */
   skipped: number;
   failed: number;
+  /** Files whose copy on this disk was damaged, replaced by the homeserver's bytes. */
+  repaired: number;
   bytes: number;
   cursor: string;
   paused: boolean;
@@ -37,6 +39,7 @@ export function emptyReport(pubky: string, cursor: string): SyncReport {
     ignored: 0,
     skipped: 0,
     failed: 0,
+    repaired: 0,
     bytes: 0,
     cursor,
     paused: false,

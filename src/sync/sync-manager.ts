@@ -36,6 +36,7 @@ interface ManagedKey {
 
 export interface SyncManagerEvents {
   status: [string, SyncStatus];
+  report: [SyncReport];
   progress: [string, { done: number; total: number; bytes: number }];
 }
 
@@ -207,6 +208,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       now: this.options.now,
     });
     sync.on('status', (status) => this.emit('status', pubky, status));
+    sync.on('report', (report) => this.emit('report', report));
     sync.on('progress', (progress) => this.emit('progress', pubky, progress));
     this.keys.set(pubky, { sync, location, config: keyConfig });
   }

@@ -193,16 +193,21 @@ describe('snapshot create / list / check / extract', () => {
 });
 
 describe('snapshot leftovers', () => {
-  it('a crashed snapshot’s staging folder and temp archive are removed by the next snapshot', async () => {
-    const { mkdir: makeDir, utimes, readdir } = await import('node:fs/promises');
-    const staging = join(layout.snapshotsDir, '.staging-dead');
-    await makeDir(join(staging, 'data/pub'), { recursive: true });
-    const temp = join(layout.snapshotsDir, '.2020-01-01_00-00-00.000.zip.abcd.tmp');
-    await writeFile(temp, 'partial');
-    const old = new Date(Date.now() - 7 * 3_600_000);
-    await utimes(staging, old, old);
-    await utimes(temp, old, old);
+  it('an interrupted snapshot’s staging folder and temp archive are removed by the next one; a running one’s are not', async () => {
+    const { mkdir: makeDir, readdir } = await import('node:fs/promises');
+    const { spawnSync } = await import('node:child_process');
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number; // exited: its pid is free
+    const leftovers = [
+      `.staging-${dead}-0123abcd`,
+      `.2020-01-01_00-00-00.000.zip.${dead}-0123abcd.tmp`,
+      '.staging-89abcdef', // written by an older version, without a pid
+    ];
+    await makeDir(join(layout.snapshotsDir, leftovers[0] as string, 'data/pub'), { recursive: true });
+    await writeFile(join(layout.snapshotsDir, leftovers[1] as string), 'partial');
+    await makeDir(join(layout.snapshotsDir, leftovers[2] as string), { recursive: true });
+    const running = `.staging-${process.ppid}-fedcba98`; // a live process's snapshot in progress
+    await makeDir(join(layout.snapshotsDir, running), { recursive: true });
     const created = await snapshot();
-    expect(await readdir(layout.snapshotsDir)).toEqual([created.name]);
+    expect((await readdir(layout.snapshotsDir)).sort()).toEqual([running, created.name].sort());
   });
 });

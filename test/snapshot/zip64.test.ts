@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/index.js';
 import { checkSnapshot, createSnapshot } from '../../src/snapshot/index.js';
-import { BackupStore, KeyLayout } from '../../src/store/index.js';
+import { BackupStore, KeyLayout, rebuildIndex } from '../../src/store/index.js';
 
 describe('ZIP64', () => {
   it('a snapshot with more than 65,535 entries is valid for unzip and passes check', {
@@ -22,9 +22,11 @@ describe('ZIP64', () => {
       );
     }
     await mkdir(layout.stateDir, { recursive: true });
+    const store = BackupStore.openFs(layout.keyDir);
+    await rebuildIndex(store, layout.indexFile, { cursor: '0', accept: true });
     const created = await createSnapshot({
       layout,
-      store: BackupStore.openFs(layout.keyDir),
+      store,
       homeserver: null,
       tool: 'test',
     });

@@ -46,7 +46,9 @@ const tmpFiles = () => (existsSync(join(keyDir, 'tmp')) ? readdirSync(join(keyDi
 describe('BackupStore stage/commit', () => {
   it('writes a new file in chunks, creating folders, with nothing left in tmp/', async () => {
     const store = open();
-    expect(await put(store, 'data/pub/app/deep/file.txt', 'hello ', 'world')).toEqual({});
+    expect(await put(store, 'data/pub/app/deep/file.txt', 'hello ', 'world')).toEqual({
+      mtimeMs: expect.any(Number),
+    });
     expect(await readFile(join(keyDir, 'data/pub/app/deep/file.txt'), 'utf8')).toBe('hello world');
     expect(await store.stat('data/pub/app/deep/file.txt')).toEqual({ size: 11 });
     expect(tmpFiles()).toEqual([]);
@@ -65,7 +67,10 @@ describe('BackupStore stage/commit', () => {
     await staged.write(old);
     await staged.commit();
     const result = await put(store, 'data/pub/a/b.bin', 'new content');
-    expect(result).toEqual({ replaced: 'versions/pub/a/b.bin~2024-05-06_07-08-09.010' });
+    expect(result).toEqual({
+      replaced: 'versions/pub/a/b.bin~2024-05-06_07-08-09.010',
+      mtimeMs: expect.any(Number),
+    });
     expect(await readFile(join(keyDir, 'versions/pub/a/b.bin~2024-05-06_07-08-09.010'))).toEqual(old);
     expect(await readFile(join(keyDir, 'data/pub/a/b.bin'), 'utf8')).toBe('new content');
   });
@@ -183,6 +188,17 @@ describe('BackupStore stage/commit', () => {
     expect(await store.remove('data/pub/dir')).toMatch(/^versions\/pub\/dir~/);
     expect(await store.stat('data/pub/dir')).toBeUndefined();
     expect(await readText(store, order.find((p) => p !== 'data/pub/dir') as string)).toBeDefined();
+  });
+
+  it('a file and a folder with the same name written at the same moment: both kept, every time', async () => {
+    for (let round = 0; round < 20; round++) {
+      const store = open();
+      const base = `data/pub/r${round}`;
+      const order = round % 2 ? [base, `${base}/child`] : [`${base}/child`, base];
+      await Promise.all(order.map((path) => put(store, path, path)));
+      for (const path of order) expect(await readText(store, path)).toBe(path);
+    }
+    expect(tmpFiles()).toEqual([]);
   });
 
   it('a relocation interrupted by a crash is finished by cleanTemp, never lost', async () => {

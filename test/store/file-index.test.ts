@@ -163,8 +163,21 @@ describe('rebuildIndex', () => {
     old.set({ path: '/pub/deleted.txt', size: 1, blake3: 'x', cursor: '9' });
     await old.flush();
 
-    const index = await rebuildIndex(store, file, { cursor: '42' });
-    expect([...index.entries()].sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual([
+    // Without --accept: differences reported, not adopted (the damaged hash is never vouched for).
+    const kept = await rebuildIndex(store, file, { cursor: '42' });
+    expect(kept.differences.map((d) => `${d.change} ${d.path}`).sort()).toEqual([
+      'added /pub/CON/%41 é',
+      'changed /pub/changed.txt',
+      'removed /pub/deleted.txt',
+    ]);
+    expect(kept.index.get('/pub/changed.txt')?.blake3).toBe((await hashOf('old')).blake3);
+    expect(kept.index.get('/pub/deleted.txt')).toBeDefined();
+
+    const { index } = await rebuildIndex(store, file, { cursor: '42', accept: true });
+    const plain = [...index.entries()]
+      .map(({ mtimeMs: _, ...entry }) => entry)
+      .sort((a, b) => (a.path < b.path ? -1 : 1));
+    expect(plain).toEqual([
       {
         path: '/pub/CON/%41 é',
         size: 0,

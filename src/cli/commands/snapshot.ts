@@ -7,10 +7,12 @@ import {
   listSnapshots,
   planPrune,
   type RetentionPolicy,
+  removeSnapshotLeftovers,
   snapshotKey,
 } from '../../snapshot/index.js';
 import { KeyLayout } from '../../store/index.js';
 import type { CliContext } from '../context.js';
+import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
 import { formatBytes } from '../key-summary.js';
 import { selectKeys } from '../keys.js';
 import { CliError, ExitCode } from '../output.js';
@@ -26,19 +28,39 @@ export function registerSnapshot(program: Command, context: CliContext): void {
     .action(async (texts: string[]) => {
       const dataDir = context.dataDir();
       const created = [];
-      for (const pubky of await selectKeys(dataDir, texts)) {
-        const result = await snapshotKey(dataDir, pubky, { tool: `pubky-backup ${toolVersion()}` });
-        created.push({ pubky, ...result });
+      const signal = interruptSignal();
+      const pubkys = await selectKeys(dataDir, texts);
+      try {
+        for (const pubky of pubkys) {
+          const result = await snapshotKey(dataDir, pubky, { tool: `pubky-backup ${toolVersion()}`, signal });
+          created.push({ pubky, ...result });
+        }
+      } catch (error) {
+        if (!signal.aborted) throw error;
+        process.stderr.write(
+          `interrupted: ${created.length} of ${pubkys.length} snapshots written` +
+            `${created.length ? ` (${created.map((c) => c.name).join(', ')})` : ''}; the unfinished one left nothing behind\n`,
+        );
+        process.exitCode = INTERRUPTED_EXIT_CODE;
+        return;
       }
+      const damaged = created.flatMap((c) => c.damaged.map((d) => `  ${d.problem}: ${d.path}`));
       context
         .output()
         .result(
           { snapshots: created },
-          created
-            .map(
+          [
+            ...created.map(
               (c) => `${c.pubky}  ${c.file}  (${c.files} files, ${formatBytes(c.bytes)}, cursor ${c.cursor})`,
-            )
-            .join('\n') || 'no pubkys to snapshot',
+            ),
+            ...(damaged.length > 0
+              ? [
+                  `${damaged.length} files did not hold the backed-up bytes when archived (recorded in the manifest); run \`pubky-backup check --repair\`, then snapshot again:`,
+                  ...damaged,
+                ]
+              : []),
+          ].join('\n') || 'no pubkys to snapshot',
+          damaged.length > 0 ? ExitCode.partial : ExitCode.ok,
         );
     });
 
@@ -81,6 +103,7 @@ export function registerSnapshot(program: Command, context: CliContext): void {
       const removed = [];
       const kept = [];
       for (const pubky of await selectKeys(dataDir, texts)) {
+        if (!dryRun) await removeSnapshotLeftovers(new KeyLayout(dataDir, pubky));
         const plan = planPrune(await listSnapshots(new KeyLayout(dataDir, pubky)), policy);
         for (const snapshotInfo of plan.remove) {
           if (!dryRun) await rm(snapshotInfo.file, { force: true });
@@ -111,8 +134,9 @@ export function registerSnapshot(program: Command, context: CliContext): void {
       const human = report.problems.length
         ? report.problems.map((p) => `${p.problem}: ${p.entry}${p.detail ? ` (${p.detail})` : ''}`).join('\n')
         : `ok: ${report.entries} files, ${formatBytes(report.bytes)}, all match the manifest (cursor ${report.manifest?.cursor})`;
-      context.output().result({ ...report }, human);
-      if (report.problems.length > 0) process.exitCode = ExitCode.partial;
+      context
+        .output()
+        .result({ ...report }, human, report.problems.length > 0 ? ExitCode.partial : ExitCode.ok);
     });
 
   snapshot

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { WAITING_REASON } from '../../sync/index.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, summarizeKey } from '../key-summary.js';
 import { selectKeys } from '../keys.js';
@@ -22,9 +23,7 @@ export function registerStatus(program: Command, context: CliContext): void {
             k.paused
               ? `  PAUSED      the homeserver deleted ${k.paused.deletes} of ${k.paused.files} files; run \`pubky-backup resume ${k.pubky} --accept-deletes\` to apply`
               : undefined,
-            k.lastRun?.outcome === 'waiting'
-              ? '  waiting     the homeserver does not know this pubky yet; the backup starts when it does'
-              : undefined,
+            k.lastRun?.outcome === 'waiting' ? `  waiting     ${WAITING_REASON}` : undefined,
             k.lastRun?.error
               ? `  error       ${k.lastRun.error.message} (since ${k.lastRun.error.since})`
               : undefined,

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import { type Config, loadConfig } from '../../config/index.js';
-import { runSnapshotSchedule } from '../../snapshot/index.js';
-import { SyncManager, type SyncReport, type SyncStatus } from '../../sync/index.js';
+import { removeSnapshotLeftovers, runSnapshotSchedule } from '../../snapshot/index.js';
+import { KeyLayout } from '../../store/index.js';
+import { SyncManager, type SyncReport, type SyncStatus, WAITING_REASON } from '../../sync/index.js';
 import { acquireInstanceLock } from '../../util/instance-lock.js';
+import { runVersionRetention } from '../../versions/index.js';
 import type { CliContext } from '../context.js';
+import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
 import { formatBytes } from '../key-summary.js';
 import { selectKeys } from '../keys.js';
 import { CliError, ExitCode } from '../output.js';
@@ -36,10 +39,9 @@ export function registerSync(program: Command, context: CliContext): void {
             return locateHomeserver(pkdns.resolver, pubky);
           },
         });
+        for (const pubky of pubkys) await removeSnapshotLeftovers(new KeyLayout(dataDir, pubky));
         if (options.once) {
-          process.exitCode = await syncOnce(manager, output.json, (data, human) =>
-            output.result(data, human),
-          );
+          await syncOnce(manager, output.json, (data, human, code) => output.result(data, human, code));
         } else {
           await runContinuously(manager, output.json, dataDir, config);
         }
@@ -55,15 +57,28 @@ type Result = SyncReport | { pubky: string; error: Error };
 async function syncOnce(
   manager: SyncManager,
   json: boolean,
-  print: (data: Record<string, unknown>, human: string) => void,
-): Promise<number> {
+  print: (data: Record<string, unknown>, human: string, exitCode: number) => void,
+): Promise<void> {
   const progress = json ? undefined : createSyncProgress(manager);
-  const results = await manager.syncOnce().finally(() => progress?.stop());
+  const signal = interruptSignal();
+  const results = await manager.syncOnce(signal).finally(() => progress?.stop());
+  if (signal.aborted) {
+    const done = results.map((r) => {
+      const key = manager.key(r.pubky);
+      const stored = 'error' in r ? (key?.runReport?.stored ?? 0) : r.stored;
+      return `${r.pubky}  ${stored} files downloaded before the stop; cursor ${key?.cursor ?? '?'}`;
+    });
+    process.stderr.write(
+      `interrupted:\n${done.join('\n')}\nrun \`pubky-backup sync --once\` again to continue; what is on disk is not downloaded again.\n`,
+    );
+    process.exitCode = INTERRUPTED_EXIT_CODE;
+    return;
+  }
   const keys = results.map(describeResult);
   const errors = results.filter((r): r is { pubky: string; error: Error } => 'error' in r).length;
   const partial = results.some((r) => !('error' in r) && (r.pendingRetries > 0 || r.paused));
-  print({ keys: keys.map((k) => k.data) }, keys.map((k) => k.human).join('\n'));
-  return errors > 0 ? ExitCode.error : partial ? ExitCode.partial : ExitCode.ok;
+  const code = errors > 0 ? ExitCode.error : partial ? ExitCode.partial : ExitCode.ok;
+  print({ keys: keys.map((k) => k.data) }, keys.map((k) => k.human).join('\n'), code);
 }
 
 function describeResult(result: Result): { data: Record<string, unknown>; human: string } {
@@ -78,7 +93,7 @@ function describeResult(result: Result): { data: Record<string, unknown>; human:
   if (r.waiting) {
     return {
       data: { ...r },
-      human: `${r.pubky}  waiting: the homeserver does not know this pubky yet; the backup starts when it does`,
+      human: `${r.pubky}  waiting: ${WAITING_REASON}`,
     };
   }
   const parts = [`${r.stored} downloaded (${formatBytes(r.bytes)})`, `${r.deleted} deleted`];
@@ -87,6 +102,8 @@ function describeResult(result: Result): { data: Record<string, unknown>; human:
   if (r.skipped) parts.push(`${r.skipped} unreadable feed entries skipped (see \`pubky-backup status\`)`);
   if (r.feedReset) parts.push("the homeserver's feed had been reset: reconciled by listing");
   if (r.pendingRetries) parts.push(`${r.pendingRetries} failing (will retry; see \`pubky-backup status\`)`);
+  if (r.repaired)
+    parts.push(`${r.repaired} damaged on this disk, fetched again (damaged copies in versions/)`);
   if (r.paused) parts.push('PAUSED by a mass delete (see `pubky-backup status`)');
   return { data: { ...r }, human: `${r.pubky}  ${parts.join(', ')}, cursor ${r.cursor}` };
 }
@@ -98,6 +115,14 @@ async function runContinuously(
   config: Config,
 ): Promise<void> {
   const controller = new AbortController();
+  const versions = runVersionRetention({
+    dataDir,
+    pubkys: () => manager.pubkys,
+    keepDays: config.versions.keepDays,
+    signal: controller.signal,
+    onError: (pubky, error) =>
+      process.stderr.write(`${pubky}  versions retention failed: ${error.message}\n`),
+  });
   const snapshots = runSnapshotSchedule({
     dataDir,
     pubkys: () => manager.pubkys,
@@ -113,6 +138,14 @@ async function runContinuously(
   const stop = () => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // What a catch-up changed, one line each; quiet catch-ups print nothing.
+  manager.on('report', (report) => {
+    if (!(report.stored || report.deleted || report.repaired || report.skipped || report.feedReset)) return;
+    const line = json
+      ? JSON.stringify(report)
+      : `${new Date().toISOString()}  ${describeResult(report).human}`;
+    process.stdout.write(`${line}\n`);
+  });
   manager.on('status', (pubky, status) => {
     if (status.state === 'syncing') return;
     const line = json
@@ -123,6 +156,7 @@ async function runContinuously(
   if (!json) process.stderr.write(`syncing ${manager.pubkys.length} pubky(s); press Ctrl-C to stop\n`);
   await manager.run(controller.signal);
   await snapshots;
+  await versions;
 }
 
 function describeStatus(status: SyncStatus): string {

@@ -1,0 +1,6 @@
+export {
+  checkBackup,
+  type LocalCheckOptions,
+  type LocalCheckReport,
+  type LocalProblem,
+} from './local-check.js';
