@@ -36,14 +36,22 @@ export function registerTestnet(program: Command, context: CliContext): void {
       1,
     )
     .option('--relay-port <port>', 'pkarr relay port (0 = any free port)', parsePort, TESTNET_RELAY_PORT)
-    .option('--http-relay-port <port>', 'HTTP relay port (default: relay port + 1, or free with 0)', parsePort)
+    .option(
+      '--http-relay-port <port>',
+      'HTTP relay port (default: relay port + 1, or free with 0)',
+      parsePort,
+    )
     .option(
       '--homeserver-port <port>',
       'first homeserver HTTP port (0 = any free ports for all)',
       parsePort,
       TESTNET_HOMESERVER_PORT,
     )
-    .option('--admin-port <port>', 'first admin server port (default: homeserver port + 2, or free with 0)', parsePort)
+    .option(
+      '--admin-port <port>',
+      'first admin server port (default: homeserver port + 2, or free with 0)',
+      parsePort,
+    )
     .option('--admin-password <password>', 'X-Admin-Password of the admin servers', DEFAULT_ADMIN_PASSWORD)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--data <dir>', 'keep the testnet state in this folder (default: in memory)')
@@ -68,7 +76,9 @@ export function registerTestnet(program: Command, context: CliContext): void {
       // One JSON line on stdout, always (scripts wait for it); a human summary on stderr.
       process.stdout.write(`${JSON.stringify({ ...readyLine(testnet), ...(demoUsers && { demoUsers }) })}\n`);
       if (!context.output().json) {
-        process.stderr.write(`testnet ready: pkarr relay ${testnet.relay.url}, HTTP relay ${testnet.httpRelay.linkUrl}\n`);
+        process.stderr.write(
+          `testnet ready: pkarr relay ${testnet.relay.url}, HTTP relay ${testnet.httpRelay.linkUrl}\n`,
+        );
         for (const [i, homeserver] of testnet.homeservers.entries()) {
           process.stderr.write(
             `  homeserver ${i + 1}: ${homeserver.url} ${homeserver.publicKey.z32} (admin ${testnet.admins[i]?.url})\n`,
