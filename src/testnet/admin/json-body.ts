@@ -29,6 +29,7 @@ export function validate<T extends z.ZodType>(schema: T, value: unknown): z.infe
   return parsed.data;
 }
 
+/** Answers `value` as JSON with the given status. */
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
