@@ -134,11 +134,10 @@ function demoFiles(
   }
   for (const [b, size] of person.blobs.entries()) {
     const id = timestampId(base + b);
-    files.push({
-      path: `/pub/pubky.app/blobs/${id}`,
-      body: seedBytes(`${z32} blob ${b}`, size),
-      contentType: 'image/jpeg',
-    });
+    const blob = seedBytes(`${z32} blob ${b}`, size);
+    // A JPEG's start-of-image marker, so the homeserver detects the type as it would for a photo.
+    blob.set([0xff, 0xd8, 0xff, 0xe0]);
+    files.push({ path: `/pub/pubky.app/blobs/${id}`, body: blob, contentType: 'image/jpeg' });
     files.push(
       json(`/pub/pubky.app/files/${id}`, {
         name: `photo-${b + 1}.jpg`,

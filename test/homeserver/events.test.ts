@@ -118,7 +118,11 @@ describe('eventsStream', () => {
       (await collect(client.eventsStream(options))).map((event) => event.cursor);
     const users = [{ user: alice.user, cursor: '0' }];
     expect(await cursors({ users, limit: 2 })).toEqual(['1', '3']);
-    expect(await cursors({ users, reverse: true })).toEqual(['4', '3', '1']);
+    // Reverse: a cursor means "before it" (pubky-homeserver v0.6.0), so cursor 0 gives nothing.
+    expect(await cursors({ users, reverse: true })).toEqual([]);
+    expect(await cursors({ users: [{ user: alice.user, cursor: '4' }], reverse: true })).toEqual(['3', '1']);
+    // Without a cursor, newest first from the head (how the sync engine asks for the feed's head).
+    expect(await cursors({ users: [{ user: alice.user }], reverse: true, limit: 1 })).toEqual(['4']);
     expect(await cursors({ users, path: '/pub/other/naïve café' })).toEqual(['3']);
   });
 

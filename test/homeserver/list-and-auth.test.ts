@@ -120,7 +120,9 @@ describe('auth and writes', () => {
       const meta = await client.head(user.user, path);
       expect(meta.size).toBe(1_000_000);
     }
-    expect((await client.head(user.user, '/pub/w/streamed.bin')).contentType).toBe('application/x-s');
+    expect((await client.head(user.user, '/pub/w/streamed.bin')).contentType).toBe(
+      'application/octet-stream',
+    );
     await client.delete(user, '/pub/w/streamed.bin');
     expect((await caught(() => client.head(user.user, '/pub/w/streamed.bin'), HomeserverError)).kind).toBe(
       'not-found',

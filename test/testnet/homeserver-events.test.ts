@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/index.js';
+import { legacyCursorOf } from '../../src/testnet/homeserver/event-cursor.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import {
   blake3Base64,
@@ -47,6 +48,23 @@ describe('GET /events/', () => {
     expect((await fetch(`${hs.url}/events/?cursor=abc`)).status).toBe(400);
   });
 
+  it('parses its query like a listing: negative and legacy cursors, junk limits, strict booleans', async () => {
+    const text = async (query: string) => {
+      const response = await fetch(`${hs.url}/events/?${query}`);
+      return `${response.status} ${await response.text()}`;
+    };
+    const all = await text('');
+    expect(await text('cursor=-5')).toBe(all);
+    expect(await text('cursor=')).toBe(all);
+    expect(await text('limit=junk')).toBe(all);
+    expect(await text('limit=0')).toBe('200 ');
+    expect(await text('reverse=maybe')).toBe('400 Invalid boolean parameter');
+    // A legacy cursor (the 13-character timestamp of an event) continues after that event.
+    const second = hs.state.events[1]?.createdAtMicros as number;
+    expect(await text(`cursor=${legacyCursorOf(second)}`)).toBe(await text('cursor=2'));
+    expect(await text(`cursor=${legacyCursorOf(second + 1)}`)).toBe('400 Invalid cursor');
+  });
+
   it('limit is capped at 1000', async () => {
     for (let i = 0; i < 1001; i++) await put(hs, bob, `/pub/n/${i}`, '');
     const lines = (await (await fetch(`${hs.url}/events/?limit=65535`)).text()).split('\n');
@@ -86,6 +104,23 @@ describe('GET /events-stream', () => {
     expect(ids(await stream(`user=${alice.z32}&reverse=true`))).toEqual([4, 3, 1]);
   });
 
+  it('reverse: a cursor means "before it", so cursor 0 gives nothing; reverse=yes is not true', async () => {
+    const ids = (messages: { data: string }[]) =>
+      messages.map((m) => Number(/cursor: (\d+)/.exec(m.data)?.[1]));
+    expect(ids(await stream(`user=${alice.z32}:4&reverse=true`))).toEqual([3, 1]);
+    expect(ids(await stream(`user=${alice.z32}:3&user=${bob.z32}&reverse=1`))).toEqual([2, 1]);
+    expect(ids(await stream(`user=${alice.z32}:0&reverse=true`))).toEqual([]);
+    expect(ids(await stream(`user=${alice.z32}&reverse=yes`))).toEqual([1, 3, 4]);
+  });
+
+  it('limit is checked after each event (limit=0 sends one); path is normalised', async () => {
+    const ids = (messages: { data: string }[]) =>
+      messages.map((m) => Number(/cursor: (\d+)/.exec(m.data)?.[1]));
+    expect(ids(await stream(`user=${alice.z32}&limit=0`))).toEqual([1]);
+    expect(ids(await stream(`user=${alice.z32}&path=pub/app/../other/`))).toEqual([3]);
+    expect(ids(await stream(`user=&user=${bob.z32}&path=`))).toEqual([2]);
+  });
+
   it('live: backlog, then new events as they are written', async () => {
     const reading = readSse(`${hs.url}/events-stream?user=${bob.z32}:2&live=true`, 2);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -108,5 +143,11 @@ describe('GET /events-stream', () => {
     expect(await status(`user=${Keypair.random().publicKey.z32}`)).toBe(404);
     const many = Array.from({ length: 51 }, () => `user=${alice.z32}`).join('&');
     expect(await status(many)).toBe(400);
+    const body = async (query: string) => (await fetch(`${hs.url}/events-stream?${query}`)).text();
+    expect(await body('user=')).toBe('user parameter is required');
+    expect(await body(`user=${alice.z32}&limit=abc`)).toBe('Invalid limit: abc');
+    expect(await body(`user=${alice.z32}:1:2`)).toBe('Invalid cursor: 1:2');
+    expect(await body(`user=${alice.z32}&path=/..`)).toBe('Invalid path: /..');
+    expect(await body(many)).toBe('Too many users. Maximum allowed: 50');
   });
 });

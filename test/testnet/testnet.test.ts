@@ -6,6 +6,7 @@ import { parsePubky } from '../../src/identity/index.js';
 import { getFromRelay, homeserverOf } from '../../src/pkdns/index.js';
 import { seedDemo } from '../../src/testnet/demo.js';
 import { startTestnet } from '../../src/testnet/testnet.js';
+import { put, signup } from '../helpers/homeserver.js';
 
 describe('testnet with a data folder', () => {
   it('keeps relay packets, users, files and events across a restart; re-seeding the demo is harmless', async () => {
@@ -29,6 +30,28 @@ describe('testnet with a data folder', () => {
       const again = await seedDemo(testnet);
       expect(again.map((u) => u.pubky)).toEqual(users.map((u) => u.pubky));
       expect(testnet.homeserver.state.filesOf(alice).size).toBe(users[0]?.files);
+    } finally {
+      await testnet.close();
+    }
+  });
+});
+
+describe('testnet with several homeservers and a data folder', () => {
+  it('keeps each homeserver’s data apart, across a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pubky-testnet-'));
+    const options = { relayPort: 0, homeserverPort: 0, homeservers: 2, dataDir };
+    let testnet = await startTestnet(options);
+    const secondAtFirst = testnet.homeservers[1];
+    if (!secondAtFirst) throw new Error('no second homeserver');
+    const user = await signup(secondAtFirst);
+    await put(secondAtFirst, user, '/pub/only-on-2.txt', 'two');
+    await testnet.close();
+
+    testnet = await startTestnet(options);
+    try {
+      const [first, second] = testnet.homeservers;
+      expect(second?.state.filesOf(user.z32).get('/pub/only-on-2.txt')?.size).toBe(3);
+      expect(first?.state.users.has(user.z32)).toBe(false);
     } finally {
       await testnet.close();
     }

@@ -3,6 +3,7 @@ import type { BlobBackend } from './blob-backend.js';
 import type { FaultPlan } from './faults.js';
 import type { ReplayGuard } from './replay-guard.js';
 import type { SessionTable } from './session.js';
+import type { SignupTokens } from './signup-tokens.js';
 import type { HomeserverState } from './state.js';
 
 export interface HomeserverLimits {
@@ -23,7 +24,7 @@ export interface HomeserverContext {
   faults: FaultPlan;
   replay: ReplayGuard;
   signupMode: 'open' | 'token';
-  /** Issued signup tokens → used yet? */
-  signupTokens: Map<string, boolean>;
+  /** Issued signup tokens and who used them. */
+  signupTokens: SignupTokens;
   limits: HomeserverLimits;
 }

@@ -1,28 +1,52 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parsePubky } from '../../identity/index.js';
+import { authorize } from './authz.js';
 import type { HomeserverContext } from './context.js';
 import type { Fault, RouteName } from './faults.js';
 import { answerPreflight, HttpError, sendText, setCors, sleep } from './http.js';
+import { pubkyHostOf } from './pubky-host.js';
 import { deleteSession, getSession, signin, signup } from './routes-auth.js';
 import { eventsFeed, eventsStream } from './routes-events.js';
-import { deleteFile, listDirectory, readFile, writeFile } from './routes-files.js';
+import { deleteFile, headFile, listDirectory, readFile, writeFile } from './routes-files.js';
 import { normalizeRequestPath, PathError } from './webdav-path.js';
 
 interface Route {
   name: RouteName;
+  /** The request path exactly as sent (percent-encoded, dots unresolved). */
+  rawPath: string;
+  /** The tenant, for tenant routes that named one. */
   user?: string;
-  path: string;
+  /** The decoded, normalised path of a tenant route; undefined when it does not parse. */
+  path?: string;
+  pathError?: PathError;
 }
+
+/** Methods per fixed route (pubky-homeserver v0.6.0 `client_server/app.rs` `base`). */
+const FIXED_ROUTES: Record<string, { name: RouteName; methods: string[] }> = {
+  '/': { name: 'root', methods: ['GET', 'HEAD'] },
+  '/signup': { name: 'signup', methods: ['POST'] },
+  '/events/': { name: 'events', methods: ['GET', 'HEAD'] },
+  '/events-stream': { name: 'events-stream', methods: ['GET', 'HEAD'] },
+};
+const TENANT_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE'];
 
 /** Entry point for every request: CORS, routing, fault injection, errors as plain-text bodies. */
 export async function handleRequest(ctx: HomeserverContext, req: IncomingMessage, res: ServerResponse) {
   setCors(req, res);
   if (req.method === 'OPTIONS') return answerPreflight(req, res);
-  const url = new URL(req.url ?? '/', 'http://homeserver');
+  const target = req.url ?? '/';
+  const queryAt = target.indexOf('?');
+  const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+  const rawQuery = queryAt === -1 ? '' : target.slice(queryAt + 1);
+  const url = new URL(`http://homeserver/?${rawQuery}`);
   const method = req.method ?? 'GET';
   try {
-    const route = classify(req, url, method);
-    const faults = ctx.faults.take({ route: route.name, method, path: route.path, user: route.user });
+    const route = classify(req, method, rawPath, rawQuery);
+    const faults = ctx.faults.take({
+      route: route.name,
+      method,
+      path: route.path ?? rawPath,
+      user: route.user,
+    });
     if (await applyFaults(req, res, faults)) return;
     await serve(ctx, req, res, url, route, faults);
   } catch (error) {
@@ -38,39 +62,25 @@ export async function handleRequest(ctx: HomeserverContext, req: IncomingMessage
   }
 }
 
-function classify(req: IncomingMessage, url: URL, method: string): Route {
-  const raw = url.pathname;
-  if (raw === '/') return { name: 'root', path: '/' };
-  if (raw === '/signup' && method === 'POST') return { name: 'signup', path: raw };
-  if (raw === '/session' && method === 'POST') return { name: 'session', path: raw };
-  if (raw === '/events/' || raw === '/events') return { name: 'events', path: raw };
-  if (raw === '/events-stream') return { name: 'events-stream', path: raw };
-  const user = tenantOf(req, url);
-  const path = normalizeRequestPath(raw);
-  if (path === '/session') return { name: 'session', user, path };
-  if (method === 'PUT') return { name: 'write', user, path };
-  if (method === 'DELETE') return { name: 'delete', user, path };
-  return { name: path.endsWith('/') ? 'list' : 'read', user, path };
-}
-
-/** Tenant: Host when it is a key, overridden by the `pubky-host` header, else `?pubky-host=`. */
-function tenantOf(req: IncomingMessage, url: URL): string {
-  let tenant: string | undefined;
-  for (const candidate of [req.headers.host?.replace(/:\d+$/, ''), req.headers['pubky-host']]) {
-    if (typeof candidate !== 'string' || candidate.startsWith('pubky') || candidate.length !== 52) continue;
-    try {
-      tenant = parsePubky(candidate).z32;
-    } catch {
-      // not a key: ignored, as the homeserver does
-    }
-  }
-  tenant ??= url.searchParams.get('pubky-host') ?? undefined;
-  if (tenant === undefined) throw new HttpError(404, 'Pubky Host is missing');
+/** Names the route without judging the request (faults apply before any check). */
+function classify(req: IncomingMessage, method: string, rawPath: string, rawQuery: string): Route {
+  const fixed = FIXED_ROUTES[rawPath];
+  if (fixed) return { name: fixed.name, rawPath };
+  if (rawPath === '/session' && method === 'POST') return { name: 'session', rawPath };
+  const user = pubkyHostOf(req, rawQuery);
+  if (rawPath === '/session') return { name: 'session', rawPath, user };
+  let path: string | undefined;
+  let pathError: PathError | undefined;
   try {
-    return parsePubky(tenant).z32;
-  } catch {
-    throw new HttpError(400, 'Invalid Pubky Host');
+    path = normalizeRequestPath(rawPath);
+  } catch (error) {
+    if (!(error instanceof PathError)) throw error;
+    pathError = error;
   }
+  const isRead = method === 'GET' || method === 'HEAD';
+  const name: RouteName =
+    method === 'DELETE' ? 'delete' : !isRead ? 'write' : path?.endsWith('/') ? 'list' : 'read';
+  return { name, rawPath, user, path, pathError };
 }
 
 /** Applies request-level faults; true when the request was answered (or killed) by one. */
@@ -93,6 +103,10 @@ async function applyFaults(req: IncomingMessage, res: ServerResponse, faults: Fa
   return false;
 }
 
+function methodNotAllowed(allowed: string[]): HttpError {
+  return new HttpError(405, '', { Allow: allowed.join(',') });
+}
+
 async function serve(
   ctx: HomeserverContext,
   req: IncomingMessage,
@@ -102,35 +116,42 @@ async function serve(
   faults: Fault[],
 ) {
   const method = req.method ?? 'GET';
-  const user = route.user as string;
-  switch (route.name) {
+  const fixed = FIXED_ROUTES[route.rawPath];
+  if (fixed && !fixed.methods.includes(method)) throw methodNotAllowed(fixed.methods);
+  switch (fixed?.name) {
     case 'root':
-      return sendText(res, 200, `Pubky Backup testnet homeserver ${ctx.publicKey.z32}`);
+      return sendText(res, 200, 'Pubky Homeserver');
     case 'signup':
       return signup(ctx, req, res, url);
     case 'events':
       return eventsFeed(ctx, res, url);
     case 'events-stream':
       return eventsStream(ctx, req, res, url);
-    case 'session':
-      if (method === 'POST') return signin(ctx, req, res);
-      if (method === 'GET') return getSession(ctx, req, res, user);
-      if (method === 'DELETE') return deleteSession(ctx, req, res, user);
-      throw new HttpError(405, 'Method Not Allowed');
   }
-  if (!route.path.startsWith('/pub/')) {
-    throw new HttpError(403, "Writing to directories other than '/pub/' is forbidden");
+  if (route.rawPath === '/session' && method === 'POST') return signin(ctx, req, res);
+
+  // Tenant routes: pubky host, then the authorization layer, then the path, then the handler.
+  const user = route.user;
+  if (user === undefined) throw new HttpError(404, 'Pubky Host is missing');
+  authorize(ctx, req, method, route.rawPath, user);
+  if (route.rawPath === '/session') {
+    if (method === 'GET' || method === 'HEAD') return getSession(ctx, req, res, user);
+    if (method === 'DELETE') return deleteSession(ctx, req, res, user);
+    throw methodNotAllowed(['GET', 'HEAD', 'DELETE', 'POST']);
   }
-  switch (route.name) {
-    case 'write':
-      return writeFile(ctx, req, res, user, route.path);
-    case 'delete':
-      return deleteFile(ctx, req, res, user, route.path);
-    case 'list':
-      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'Method Not Allowed');
-      return listDirectory(ctx, res, user, route.path, url);
-    case 'read':
-      if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'Method Not Allowed');
-      return readFile(ctx, req, res, user, route.path, faults);
+  if (!TENANT_METHODS.includes(method)) throw methodNotAllowed(TENANT_METHODS);
+  if (route.pathError) throw route.pathError;
+  const path = route.path as string;
+  if (!path.startsWith('/pub/')) throw new HttpError(400, 'Invalid URL: Path must start with /pub/');
+  switch (method) {
+    case 'PUT':
+      return writeFile(ctx, req, res, user, path);
+    case 'DELETE':
+      return deleteFile(ctx, res, user, path);
+    case 'HEAD':
+      return headFile(ctx, res, user, path);
+    default:
+      if (path.endsWith('/')) return listDirectory(ctx, res, user, path, url);
+      return readFile(ctx, req, res, user, path, faults);
   }
 }

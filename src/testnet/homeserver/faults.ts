@@ -45,30 +45,59 @@ export interface RequestFacts {
   user?: string;
 }
 
+/** A rule in a plan, with the id that removes it and the uses it has left. */
+export interface ActiveFaultRule {
+  id: number;
+  rule: FaultRule;
+}
+
 /** Faults are off unless a test adds a rule. */
 export class FaultPlan {
-  private rules: FaultRule[] = [];
+  private rules: ActiveFaultRule[] = [];
+  private nextId = 1;
 
   /** Adds a rule; returns a function that removes it. */
   add(rule: FaultRule): () => void {
-    const copy = { ...rule };
-    this.rules.push(copy);
+    const id = this.addRule(rule);
     return () => {
-      this.rules = this.rules.filter((r) => r !== copy);
+      this.remove(id);
     };
   }
 
-  clear(): void {
+  /** Adds a rule; returns its id (for `remove`). */
+  addRule(rule: FaultRule): number {
+    const id = this.nextId++;
+    this.rules.push({ id, rule: { ...rule } });
+    return id;
+  }
+
+  /** Removes one rule; false when it was already gone (removed, or spent its `times`). */
+  remove(id: number): boolean {
+    const before = this.rules.length;
+    this.rules = this.rules.filter((active) => active.id !== id);
+    return this.rules.length < before;
+  }
+
+  /** The rules in force, in the order they were added (`times` counts the uses left). */
+  list(): ActiveFaultRule[] {
+    return this.rules.map(({ id, rule }) => ({ id, rule: { ...rule } }));
+  }
+
+  /** Removes every rule; returns how many there were. */
+  clear(): number {
+    const count = this.rules.length;
     this.rules = [];
+    return count;
   }
 
   /** The faults that apply to this request, consuming one use of each counted rule. */
   take(facts: RequestFacts): Fault[] {
     const faults: Fault[] = [];
-    for (const rule of [...this.rules]) {
+    for (const active of [...this.rules]) {
+      const { rule } = active;
       if (!matches(rule, facts)) continue;
       faults.push(rule.fault);
-      if (rule.times !== undefined && --rule.times <= 0) this.rules = this.rules.filter((r) => r !== rule);
+      if (rule.times !== undefined && --rule.times <= 0) this.remove(active.id);
     }
     return faults;
   }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -10,7 +9,9 @@ import { handleRequest } from './dispatch.js';
 import { FaultPlan } from './faults.js';
 import { ReplayGuard } from './replay-guard.js';
 import { SessionTable } from './session.js';
-import { type FeedEvent, HomeserverState } from './state.js';
+import { SignupTokens } from './signup-tokens.js';
+import { type FeedEvent, type FileMeta, HomeserverState } from './state.js';
+import { type FileTamper, tamperFile } from './tamper.js';
 
 export interface HomeserverOptions {
   /** The homeserver's identity; default: a fresh random key. */
@@ -31,9 +32,13 @@ export interface HomeserverOptions {
 
 /** A running homeserver emulator: the client API of pubky-homeserver plus test controls. */
 export class Homeserver {
+  private running = true;
+  private closed = false;
+
   private constructor(
     private readonly server: Server,
     private readonly ctx: HomeserverContext,
+    private readonly host: string,
     readonly url: string,
     readonly port: number,
   ) {}
@@ -49,19 +54,17 @@ export class Homeserver {
       faults: new FaultPlan(),
       replay: new ReplayGuard(),
       signupMode: options.signupMode ?? 'open',
-      signupTokens: new Map(),
+      signupTokens: new SignupTokens(),
       limits: { maxBodyBytes: 100 * 1024 * 1024, keepAliveSeconds: 15, ...options.limits },
     };
     const server = createServer((req, res) => void handleRequest(ctx, req, res));
     const host = options.host ?? '127.0.0.1';
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, host, resolve);
-    });
+    await listen(server, options.port ?? 0, host);
     const port = (server.address() as AddressInfo).port;
     const homeserver = new Homeserver(
       server,
       ctx,
+      host,
       `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
       port,
     );
@@ -85,6 +88,20 @@ export class Homeserver {
     return this.ctx.faults;
   }
 
+  /** Issued signup tokens (counts for the admin server's `/info`). */
+  get signupTokens(): SignupTokens {
+    return this.ctx.signupTokens;
+  }
+
+  get signupMode(): 'open' | 'token' {
+    return this.ctx.signupMode;
+  }
+
+  /** True while the homeserver answers on its port (see `stop` and `resume`). */
+  get isRunning(): boolean {
+    return this.running;
+  }
+
   /** Switches between open signup and `?signup_token=` signup. */
   setSignupMode(mode: 'open' | 'token'): void {
     this.ctx.signupMode = mode;
@@ -92,17 +109,22 @@ export class Homeserver {
 
   /** A one-use signup token `XXXX-XXXX-XXXX` (the admin API's `generate_signup_token`). */
   generateSignupToken(): string {
-    const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-    const chars = [...randomBytes(12)].map((byte) => alphabet[byte % 32]).join('');
-    const token = `${chars.slice(0, 4)}-${chars.slice(4, 8)}-${chars.slice(8, 12)}`;
-    this.ctx.signupTokens.set(token, false);
-    return token;
+    return this.ctx.signupTokens.generate();
   }
 
+  /** Disables or enables a user (admin `POST /users/{pubkey}/disable|enable`); throws for an unknown one. */
   setUserDisabled(user: string, disabled: boolean): void {
     const record = this.ctx.state.users.get(user);
     if (!record) throw new Error(`unknown user ${user}`);
     this.ctx.state.setUser({ ...record, disabled });
+  }
+
+  /** Deletes one file with a DEL event (admin `DELETE /webdav/…`); false when there is none. */
+  async deleteFile(user: string, path: string): Promise<boolean> {
+    if (!this.ctx.state.filesOf(user).get(path)) return false;
+    await this.ctx.blobs.remove(user, path);
+    this.ctx.state.deleteFile(user, path);
+    return true;
   }
 
   /** Deletes files for real, each with a DEL event (a homeserver wiping a user's data). */
@@ -126,12 +148,50 @@ export class Homeserver {
     return this.ctx.state.injectEvent({ ...event, path });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Changes a stored file behind the feed's back (no event): new bytes with new metadata
+   * (`replace`), flipped bytes under the old ETag (`corrupt`), or gone (`remove`). Returns the
+   * file's metadata afterwards (undefined once removed); throws when a file to corrupt or remove
+   * does not exist.
+   */
+  tamperFile(user: string, path: string, change: FileTamper): Promise<FileMeta | undefined> {
+    return tamperFile(this.ctx, user, path, change);
+  }
+
+  /**
+   * Takes the homeserver off the network: the port is closed (connections are refused) and open
+   * connections, live event streams included, are cut. Users, files, events and sessions stay.
+   */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
   }
+
+  /** Listens again on the same port after `stop`, with everything it had. */
+  async resume(): Promise<void> {
+    if (this.running || this.closed) return;
+    await listen(this.server, this.port, this.host);
+    this.running = true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stop();
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 /**

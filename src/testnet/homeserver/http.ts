@@ -21,11 +21,11 @@ export function setCors(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('Access-Control-Expose-Headers', '*');
 }
 
+/** A CORS preflight, answered 200 with the requested method and headers allowed (tower-http). */
 export function answerPreflight(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('Access-Control-Allow-Methods', req.headers['access-control-request-method'] ?? '*');
   res.setHeader('Access-Control-Allow-Headers', req.headers['access-control-request-headers'] ?? '*');
-  res.setHeader('Access-Control-Max-Age', '86400');
-  res.writeHead(204).end();
+  res.writeHead(200).end();
 }
 
 export function sendText(res: ServerResponse, status: number, body: string, headers = {}): void {
@@ -54,22 +54,39 @@ export async function readSmallBody(req: IncomingMessage, max: number): Promise<
   return Buffer.concat(chunks);
 }
 
-/** Query booleans as the homeserver reads them: true/yes/1/"" and false/no/0. */
-export function parseBool(value: string | null, name: string): boolean | undefined {
+/**
+ * Query booleans of listings and `/events/` (`shared/utils.rs` `parse_bool`), case-insensitive:
+ * true/yes/1/"" and false/no/0; anything else is 400 "Invalid boolean parameter".
+ */
+export function parseBool(value: string | null): boolean | undefined {
   if (value === null) return undefined;
-  if (['', 'true', 'yes', '1'].includes(value)) return true;
-  if (['false', 'no', '0'].includes(value)) return false;
-  throw new HttpError(400, `Invalid boolean parameter: ${name}`);
+  const lower = value.toLowerCase();
+  if (['', 'true', 'yes', '1'].includes(lower)) return true;
+  if (['false', 'no', '0'].includes(lower)) return false;
+  throw new HttpError(400, 'Invalid boolean parameter');
 }
 
-export function parseUint(value: string | null, name: string, max: number): number | undefined {
-  if (value === null) return undefined;
-  if (!/^\d+$/.test(value)) throw new HttpError(400, `Invalid ${name}`);
+/** A decimal u16 (`str::parse::<u16>`, which accepts a leading `+`), or undefined. */
+export function parseU16(value: string): number | undefined {
+  if (!/^\+?\d+$/.test(value)) return undefined;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n > max) throw new HttpError(400, `Invalid ${name}`);
-  return n;
+  return n <= 65_535 ? n : undefined;
+}
+
+/**
+ * `limit` of listings and `/events/` (`ListQueryParams`): absent, empty or not a u16 → the
+ * default 100; capped at 1000; 0 is allowed (an empty page).
+ */
+export function listLimit(value: string | null): number {
+  const parsed = value === null ? undefined : parseU16(value);
+  return Math.min(parsed ?? 100, 1000);
 }
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The last value of a repeated query parameter (axum's `Query<HashMap>` keeps the last one). */
+export function lastParam(query: URLSearchParams, name: string): string | null {
+  return query.getAll(name).at(-1) ?? null;
 }

@@ -1,84 +1,109 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthTokenError, parseAuthToken } from '../../homeserver/auth-token.js';
+import { type AuthToken, AuthTokenError, parseAuthToken } from '../../homeserver/auth-token.js';
 import type { HomeserverContext } from './context.js';
-import { HttpError, readSmallBody, sendBytes, sendText } from './http.js';
-import { encodeSessionInfo, type Session } from './session.js';
+import { HttpError, readSmallBody, sendBytes } from './http.js';
+import { strictZ32 } from './pubky-host.js';
+import { encodeSessionInfo, type Session, sessionSecretFromCookies } from './session.js';
+import { requireUser } from './user-check.js';
 
 const MAX_TOKEN_BYTES = 4096;
-const COOKIE_MAX_AGE_SECONDS = 31_536_000;
+const COOKIE_MAX_AGE_SECONDS = 365 * 24 * 3600;
 
-/** `POST /signup[?signup_token=…]`: body = AuthToken; creates the user and a session. */
+/**
+ * `POST /signup[?signup_token=…]` (pubky-homeserver v0.6.0 `routes/auth.rs`): body = AuthToken.
+ * 400 for a bad token, 409 "User already exists", then (token mode) the signup token checks;
+ * creates the user and a session.
+ */
 export async function signup(ctx: HomeserverContext, req: IncomingMessage, res: ServerResponse, url: URL) {
   const token = await readToken(ctx, req);
-  if (ctx.state.users.has(token.publicKey.z32)) throw new HttpError(409, 'User already exists');
-  if (ctx.signupMode === 'token') consumeSignupToken(ctx, url.searchParams.get('signup_token'));
-  ctx.state.setUser({ z32: token.publicKey.z32, disabled: false });
+  const user = token.publicKey.z32;
+  if (ctx.state.users.has(user)) throw new HttpError(409, 'User already exists');
+  if (ctx.signupMode === 'token') ctx.signupTokens.consume(url.searchParams.get('signup_token'), user);
+  ctx.state.setUser({ z32: user, disabled: false });
   respondWithSession(req, res, ctx.sessions.create(token.publicKey, token.capabilities));
 }
 
-/** `POST /session`: body = AuthToken of an existing user; creates a session. */
+/** `POST /session`: body = AuthToken of an existing user (a disabled one too); 404 otherwise. */
 export async function signin(ctx: HomeserverContext, req: IncomingMessage, res: ServerResponse) {
   const token = await readToken(ctx, req);
-  const user = ctx.state.users.get(token.publicKey.z32);
-  if (!user) throw new HttpError(404, 'User not found');
-  if (user.disabled) throw new HttpError(403, 'User is disabled');
+  requireUser(ctx, token.publicKey.z32, false);
   respondWithSession(req, res, ctx.sessions.create(token.publicKey, token.capabilities));
 }
 
-/** `GET /session` (tenant): the session named by the cookie. */
+/**
+ * `GET /session` (tenant, `routes/tenants/session.rs`): 404 "Not Found" for an unknown user or
+ * when the cookie names no session; else SessionInfo.
+ */
 export function getSession(ctx: HomeserverContext, req: IncomingMessage, res: ServerResponse, user: string) {
-  const session = ctx.sessions.fromCookie(req.headers.cookie, user);
-  if (!session) throw new HttpError(404, 'No session');
+  requireUser(ctx, user, false);
+  const secret = sessionSecretFromCookies(req.headers.cookie, user);
+  // As the homeserver: the session is looked up by secret alone.
+  const session = secret === undefined ? undefined : ctx.sessions.get(secret);
+  if (!session) throw new HttpError(404, 'Not Found');
   sendBytes(res, 200, encodeSessionInfo(session), {
     Vary: 'cookie, pubky-host',
     'Cache-Control': 'private, must-revalidate',
   });
 }
 
-/** `DELETE /session` (tenant): signs out and clears the cookie. */
+/**
+ * `DELETE /session` (tenant): deletes the cookie's session if there is one and always answers
+ * 200 with a cookie that removes it, so signing out twice is harmless.
+ */
 export function deleteSession(
   ctx: HomeserverContext,
   req: IncomingMessage,
   res: ServerResponse,
   user: string,
 ) {
-  const session = ctx.sessions.fromCookie(req.headers.cookie, user);
-  if (!session) throw new HttpError(404, 'No session');
-  ctx.sessions.delete(session);
-  sendText(res, 200, '', { 'Set-Cookie': `${user}=; Path=/; HttpOnly; Max-Age=0` });
+  const secret = sessionSecretFromCookies(req.headers.cookie, user);
+  if (secret !== undefined) ctx.sessions.delete(secret);
+  const expired = new Date(Date.now() - COOKIE_MAX_AGE_SECONDS * 1000).toUTCString();
+  const cookie = `${user}=${cookieAttributes(req.headers.host)}; Max-Age=0; Expires=${expired}`;
+  res.writeHead(200, { 'Set-Cookie': cookie }).end();
 }
 
-async function readToken(ctx: HomeserverContext, req: IncomingMessage) {
+/**
+ * Reads and verifies the AuthToken body; errors are 400 with pubky-common's messages
+ * (`auth.rs` `Error`), as `From<pubky_common::auth::Error> for HttpError` maps them.
+ */
+async function readToken(ctx: HomeserverContext, req: IncomingMessage): Promise<AuthToken> {
   const body = await readSmallBody(req, MAX_TOKEN_BYTES);
   try {
     const token = parseAuthToken(body);
-    if (!ctx.replay.accept(token)) throw new AuthTokenError('AuthToken already used');
+    if (!ctx.replay.accept(token)) throw new HttpError(400, 'AuthToken already used');
     return token;
   } catch (error) {
-    if (error instanceof AuthTokenError) throw new HttpError(401, error.message);
+    if (error instanceof AuthTokenError) throw new HttpError(400, upstreamMessage(error.message));
     throw error;
   }
 }
 
-function consumeSignupToken(ctx: HomeserverContext, token: string | null): void {
-  if (token === null || token === '') throw new HttpError(400, 'Token required');
-  if (!/^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/.test(token)) throw new HttpError(400, 'Invalid token format');
-  const used = ctx.signupTokens.get(token);
-  if (used === undefined) throw new HttpError(401, 'Invalid token');
-  if (used) throw new HttpError(401, 'Token already used');
-  ctx.signupTokens.set(token, true);
+function upstreamMessage(message: string): string {
+  if (/expired/i.test(message)) return 'AuthToken has a timestamp that is more than 45 seconds in the past';
+  if (/future/i.test(message)) return 'AuthToken has a timestamp that is more than 45 seconds in the future';
+  if (/version/i.test(message)) return 'Unknown version';
+  return message;
 }
 
 function respondWithSession(req: IncomingMessage, res: ServerResponse, session: Session): void {
   const expires = new Date(Date.now() + COOKIE_MAX_AGE_SECONDS * 1000).toUTCString();
-  let cookie = `${session.user.z32}=${session.secret}; Path=/; HttpOnly; Max-Age=${COOKIE_MAX_AGE_SECONDS}; Expires=${expires}`;
-  // As the homeserver: Secure only for real domains, so cookies still work over plain http on localhost.
-  if (isDomainHost(req.headers.host)) cookie += '; Secure; SameSite=None';
+  const attributes = cookieAttributes(req.headers.host);
+  const cookie = `${session.user.z32}=${session.secret}${attributes}; Max-Age=${COOKIE_MAX_AGE_SECONDS}; Expires=${expires}`;
   sendBytes(res, 200, encodeSessionInfo(session), { 'Set-Cookie': cookie });
 }
 
-function isDomainHost(host: string | undefined): boolean {
-  const name = (host ?? '').replace(/:\d+$/, '');
-  if (name === 'localhost' || /^[\d.]+$/.test(name) || name.startsWith('[')) return false;
-  return name.includes('.') || name.length === 52;
+/**
+ * `configure_session_cookie`, in the `cookie` crate's attribute order: HttpOnly, then
+ * `SameSite=None; Secure` when the Host is a key or a dotted domain (not localhost, an IP, or a
+ * name with a port), then Path.
+ */
+function cookieAttributes(host: string | undefined): string {
+  return `; HttpOnly${isSecureHost(host ?? '') ? '; SameSite=None; Secure' : ''}; Path=/`;
+}
+
+function isSecureHost(host: string): boolean {
+  if (strictZ32(host)) return true;
+  if (host.includes(':') || host.startsWith('[') || /^[\d.]+$/.test(host)) return false;
+  return host.includes('.');
 }

@@ -2,25 +2,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBLAKE3 } from 'hash-wasm';
+import { detectContentType, SNIFF_BYTES } from './content-type.js';
 import type { HomeserverContext } from './context.js';
 import type { Fault } from './faults.js';
-import { HttpError, parseBool, parseUint, sendText } from './http.js';
+import { HttpError, lastParam, listLimit, parseBool, sendText } from './http.js';
+import { keyOrUndefined } from './pubky-host.js';
 import type { FileMeta } from './state.js';
-import { compareUtf8 } from './webdav-path.js';
+import { requireUser } from './user-check.js';
+import { compareUtf8, normalizeWebDavPath, PathError } from './webdav-path.js';
 
-/** Writes need a session of the tenant with a `w` capability covering the path (`layers/authz.rs`). */
-export function authorizeWrite(ctx: HomeserverContext, req: IncomingMessage, user: string, path: string) {
-  const session = ctx.sessions.fromCookie(req.headers.cookie, user);
-  if (!session) throw new HttpError(401, 'No session for this user');
-  if (!session.capabilities.some((cap) => cap.write && path.startsWith(cap.scope))) {
-    throw new HttpError(403, 'Session does not have write access to this path');
-  }
-  const record = ctx.state.users.get(user);
-  if (!record) throw new HttpError(404, 'User not found');
-  if (record.disabled) throw new HttpError(403, 'User is disabled');
-}
-
-/** `PUT /pub/…` → 201. The body is hashed while it streams in and stored only when complete. */
+/**
+ * `PUT /pub/…` → 201 (pubky-homeserver v0.6.0 `routes/tenants/write.rs`): 404/403 for an unknown
+ * or disabled user, 507 over the quota, 413 over the body limit. The body is hashed while it
+ * streams in and stored only when complete; its Content-Type is detected, not taken from the
+ * request. A directory path (ending with `/`) fails in the homeserver's storage layer: 500.
+ */
 export async function writeFile(
   ctx: HomeserverContext,
   req: IncomingMessage,
@@ -28,8 +24,8 @@ export async function writeFile(
   user: string,
   path: string,
 ) {
-  if (path.endsWith('/')) throw new HttpError(400, 'Cannot write to a directory path');
-  authorizeWrite(ctx, req, user, path);
+  requireUser(ctx, user, true);
+  if (path.endsWith('/')) throw new HttpError(500, 'Internal server error');
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   const { maxBodyBytes, quotaBytes } = ctx.limits;
   if (declared > maxBodyBytes) throw new HttpError(413, 'Payload Too Large');
@@ -38,16 +34,25 @@ export async function writeFile(
     quotaBytes === undefined
       ? Number.POSITIVE_INFINITY
       : quotaBytes - usedBytes(ctx, user) + (files.get(path)?.size ?? 0);
-  if (declared > available) throw new HttpError(507, 'Insufficient Storage: quota exceeded');
+  if (declared > available) {
+    const mb = ((quotaBytes ?? 0) / 1024 / 1024).toFixed(1);
+    throw new HttpError(507, `Disk space quota of ${mb} MB exceeded. Write operation failed.`);
+  }
 
   const hasher = await createBLAKE3();
   hasher.init();
   let size = 0;
+  const head: Buffer[] = [];
+  let headBytes = 0;
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       size += chunk.length;
       if (size > maxBodyBytes) return done(new HttpError(413, 'Payload Too Large'));
-      if (size > available) return done(new HttpError(507, 'Insufficient Storage: quota exceeded'));
+      if (size > available) return done(new HttpError(507, 'Disk space quota exceeded'));
+      if (headBytes < SNIFF_BYTES) {
+        head.push(chunk.subarray(0, SNIFF_BYTES - headBytes));
+        headBytes += Math.min(chunk.length, SNIFF_BYTES - headBytes);
+      }
       hasher.update(chunk);
       done(null, chunk);
     },
@@ -58,7 +63,7 @@ export async function writeFile(
   const meta: FileMeta = {
     size,
     hash: Buffer.from(hasher.digest('binary')).toString('base64'),
-    contentType: req.headers['content-type'] ?? 'application/octet-stream',
+    contentType: await detectContentType(Buffer.concat(head), path),
     lastModifiedMs: Date.now(),
   };
   ctx.state.putFile(user, path, meta);
@@ -72,22 +77,35 @@ function usedBytes(ctx: HomeserverContext, user: string): number {
   return total;
 }
 
-/** `DELETE /pub/…` → 204, 404 when there is no such file. */
-export async function deleteFile(
-  ctx: HomeserverContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  user: string,
-  path: string,
-) {
-  authorizeWrite(ctx, req, user, path);
+/**
+ * `DELETE /pub/…` → 204; 404 "Not Found" for an unknown user or a missing file. A disabled user
+ * may still delete.
+ */
+export async function deleteFile(ctx: HomeserverContext, res: ServerResponse, user: string, path: string) {
+  requireUser(ctx, user, false);
   if (!ctx.state.filesOf(user).get(path)) throw new HttpError(404, 'Not Found');
   await ctx.blobs.remove(user, path);
   ctx.state.deleteFile(user, path);
   res.writeHead(204).end();
 }
 
-/** `GET|HEAD /pub/…file`: ETag = quoted base64 BLAKE3; conditional requests → 304. */
+/**
+ * `HEAD /pub/…`: the file's headers, never 304 (conditional headers are not read); 404
+ * "Not Found" for an unknown user, a missing file, or a directory path (even one with files).
+ */
+export function headFile(ctx: HomeserverContext, res: ServerResponse, user: string, path: string) {
+  requireUser(ctx, user, false);
+  const meta = ctx.state.filesOf(user).get(path);
+  if (!meta) throw new HttpError(404, 'Not Found');
+  res.writeHead(200, { ...fileHeaders(meta), 'Content-Type': meta.contentType, 'Content-Length': meta.size });
+  res.end();
+}
+
+/**
+ * `GET /pub/…file`: ETag = quoted base64 BLAKE3. `If-None-Match` (a comma list compared as is:
+ * no weak `W/` form, no `*`) takes precedence over `If-Modified-Since` (whole seconds); a match
+ * is 304. No user check: a missing file is 404 "Not Found" whoever asks.
+ */
 export async function readFile(
   ctx: HomeserverContext,
   req: IncomingMessage,
@@ -98,23 +116,11 @@ export async function readFile(
 ) {
   const meta = ctx.state.filesOf(user).get(path);
   if (!meta || faults.some((f) => f.kind === 'drop')) throw new HttpError(404, 'Not Found');
-  const etag = `"${meta.hash}"`;
-  const lastModified = new Date(meta.lastModifiedMs).toUTCString();
-  const common = {
-    ETag: etag,
-    'Last-Modified': lastModified,
-    Vary: 'pubky-host',
-    'Cache-Control': 'private, must-revalidate',
-  };
-  if (notModified(req, etag, meta.lastModifiedMs)) {
-    res.writeHead(304, common).end();
+  if (notModified(req, meta)) {
+    res.writeHead(304, fileHeaders(meta)).end();
     return;
   }
-  res.writeHead(200, { ...common, 'Content-Type': meta.contentType, 'Content-Length': meta.size });
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
+  res.writeHead(200, { ...fileHeaders(meta), 'Content-Type': meta.contentType, 'Content-Length': meta.size });
   const truncate = faults.find((f) => f.kind === 'truncate');
   const tamper = faults.some((f) => f.kind === 'tamper');
   let sent = 0;
@@ -141,26 +147,34 @@ export async function readFile(
   });
 }
 
-function notModified(req: IncomingMessage, etag: string, lastModifiedMs: number): boolean {
+function fileHeaders(meta: FileMeta): Record<string, string> {
+  return {
+    ETag: `"${meta.hash}"`,
+    'Last-Modified': new Date(meta.lastModifiedMs).toUTCString(),
+    Vary: 'pubky-host',
+    'Cache-Control': 'private, must-revalidate',
+  };
+}
+
+function notModified(req: IncomingMessage, meta: FileMeta): boolean {
   const ifNoneMatch = req.headers['if-none-match'];
   if (ifNoneMatch !== undefined) {
-    return ifNoneMatch
-      .split(',')
-      .map((tag) => tag.trim().replace(/^W\//, ''))
-      .some((tag) => tag === '*' || tag === etag);
+    const etag = `"${meta.hash}"`;
+    return ifNoneMatch.split(',').some((tag) => tag.trim() === etag);
   }
   const ifModifiedSince = req.headers['if-modified-since'];
-  if (ifModifiedSince !== undefined) {
-    const since = Date.parse(ifModifiedSince);
-    return !Number.isNaN(since) && Math.floor(lastModifiedMs / 1000) * 1000 <= since;
-  }
-  return false;
+  if (ifModifiedSince === undefined) return false;
+  const since = Date.parse(ifModifiedSince);
+  return !Number.isNaN(since) && Math.floor(meta.lastModifiedMs / 1000) * 1000 <= since;
 }
 
 /**
- * `GET /pub/dir/` listing: lines `pubky://<user><path>`, no trailing newline; `limit` (≤ 1000,
- * default 100), `cursor` (an entry, `pubky://` optional), `reverse`, `shallow` (children once,
- * directories with a trailing `/`). 404 when nothing is under the directory.
+ * `GET /pub/dir/` listing (`read.rs` `list`): lines `pubky://<user><path>`, no trailing newline,
+ * `text/plain`. Order of checks as upstream: the booleans `reverse`/`shallow` (400
+ * "Invalid boolean parameter"), 404 "Directory Not Found" when nothing is under the directory,
+ * then the cursor: `[pubky://]<z32>/<path>` (any key; only its path counts; 400
+ * "Invalid cursor"). `limit`: default 100, max 1000, 0 = empty, junk ignored. Shallow lists
+ * each child once, sub-directories with a trailing `/`.
  */
 export function listDirectory(
   ctx: HomeserverContext,
@@ -170,10 +184,9 @@ export function listDirectory(
   url: URL,
 ) {
   const query = url.searchParams;
-  const limit = Math.min(parseUint(query.get('limit'), 'limit', 65_535) ?? 100, 1000);
-  const reverse = parseBool(query.get('reverse'), 'reverse') ?? false;
-  const shallow = parseBool(query.get('shallow'), 'shallow') ?? false;
-  const cursor = parseCursor(query.get('cursor'), user);
+  const reverse = parseBool(lastParam(query, 'reverse')) ?? false;
+  const shallow = parseBool(lastParam(query, 'shallow')) ?? false;
+  const limit = listLimit(lastParam(query, 'limit'));
 
   const entries: string[] = [];
   let previous: string | undefined;
@@ -187,18 +200,27 @@ export function listDirectory(
     previous = entry;
   }
   if (entries.length === 0) throw new HttpError(404, 'Directory Not Found');
+  const cursor = parseListCursor(lastParam(query, 'cursor'));
   if (reverse) entries.reverse();
   const start = cursor === undefined ? 0 : firstAfter(entries, cursor, reverse);
   const page = entries.slice(start, start + limit).map((entry) => `pubky://${user}${entry}`);
-  sendText(res, 200, page.join('\n'));
+  sendText(res, 200, page.join('\n'), { 'Content-Type': 'text/plain' });
 }
 
-function parseCursor(value: string | null, user: string): string | undefined {
+/** `parse_cursor`: `pubky://` stripped, then `EntryPath`: `<z32>/<webdav path>`; empty = none. */
+function parseListCursor(value: string | null): string | undefined {
   if (value === null || value === '') return undefined;
-  const stripped = value.replace(/^pubky:\/\//, '');
-  const path = stripped.startsWith(`${user}/`) ? stripped.slice(user.length) : stripped;
-  if (!path.startsWith('/')) throw new HttpError(400, 'Invalid cursor');
-  return path;
+  const entry = value.startsWith('pubky://') ? value.slice('pubky://'.length) : value;
+  const slash = entry.indexOf('/');
+  if (slash === -1 || keyOrUndefined(entry.slice(0, slash)) === undefined) {
+    throw new HttpError(400, 'Invalid cursor');
+  }
+  try {
+    return normalizeWebDavPath(entry.slice(slash));
+  } catch (error) {
+    if (error instanceof PathError) throw new HttpError(400, 'Invalid cursor');
+    throw error;
+  }
 }
 
 /** Index of the first entry strictly after `cursor` in listing order. */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { base32crockford } from '@scure/base';
 import { type Capability, formatCapabilities } from '../../homeserver/auth-token.js';
 import type { PublicKey } from '../../identity/index.js';
 import { PostcardWriter } from './postcard.js';
@@ -10,13 +11,16 @@ export interface Session {
   createdAtMicros: bigint;
 }
 
+/** Session secrets are 16 random bytes in Crockford base32: 26 characters (`SessionSecret`). */
+const SECRET_LENGTH = 26;
+
 /** Sessions by secret; the cookie `<user z32>=<secret>` names them. */
 export class SessionTable {
   private readonly bySecret = new Map<string, Session>();
 
   create(user: PublicKey, capabilities: Capability[]): Session {
     const session: Session = {
-      secret: randomBytes(20).toString('base64url'),
+      secret: base32crockford.encode(randomBytes(16)),
       user,
       capabilities,
       createdAtMicros: BigInt(Date.now()) * 1000n,
@@ -25,16 +29,30 @@ export class SessionTable {
     return session;
   }
 
-  /** The session named by the request's cookie for `user`, if any. */
+  /** The session with this secret, whoever it belongs to. */
+  get(secret: string): Session | undefined {
+    return this.bySecret.get(secret);
+  }
+
+  /** The session named by the request's cookie for `user`, if it is that user's. */
   fromCookie(cookieHeader: string | undefined, user: string): Session | undefined {
-    const secret = readCookie(cookieHeader, user);
+    const secret = sessionSecretFromCookies(cookieHeader, user);
     const session = secret === undefined ? undefined : this.bySecret.get(secret);
     return session?.user.z32 === user ? session : undefined;
   }
 
-  delete(session: Session): void {
-    this.bySecret.delete(session.secret);
+  delete(secret: string): void {
+    this.bySecret.delete(secret);
   }
+}
+
+/**
+ * The value of the cookie named `user` when it has the shape of a session secret
+ * (`layers/authz.rs` `session_secret_from_cookies`); undefined otherwise.
+ */
+export function sessionSecretFromCookies(header: string | undefined, user: string): string | undefined {
+  const value = readCookie(header, user);
+  return value !== undefined && value.length === SECRET_LENGTH ? value : undefined;
 }
 
 export function readCookie(header: string | undefined, name: string): string | undefined {

@@ -20,6 +20,8 @@ export interface FeedEvent {
   uri: string;
   path: string;
   contentHash?: string;
+  /** When the event was recorded, µs since the epoch, unique and rising (legacy feed cursors). */
+  createdAtMicros?: number;
 }
 
 export interface UserRecord {
@@ -29,7 +31,9 @@ export interface UserRecord {
 
 type JournalEntry =
   | { op: 'user'; user: UserRecord }
-  | { op: 'event'; event: FeedEvent; meta?: FileMeta; applies: boolean };
+  | { op: 'event'; event: FeedEvent; meta?: FileMeta; applies: boolean }
+  /** A change to a stored file with no feed event (`meta: null` removes it): test tampering. */
+  | { op: 'file'; owner: string; path: string; meta: FileMeta | null };
 
 /**
  * Users, file metadata and the events feed. In folder mode every change is appended to
@@ -41,6 +45,7 @@ export class HomeserverState extends EventEmitter<{ event: [FeedEvent] }> {
   private readonly files = new Map<string, PathIndex<FileMeta>>();
   private readonly eventsByOwner = new Map<string, FeedEvent[]>();
   private readonly journal: string | undefined;
+  private lastCreatedAtMicros = 0;
 
   constructor(dataDir?: string) {
     super();
@@ -90,21 +95,42 @@ export class HomeserverState extends EventEmitter<{ event: [FeedEvent] }> {
     return this.appendEvent({ type: 'DEL', owner, path, uri: `pubky://${owner}${path}` });
   }
 
+  /**
+   * Changes a stored file's metadata (or removes the file with `null`) without a feed event:
+   * what a homeserver whose storage changed behind the feed's back looks like.
+   */
+  setFileSilently(owner: string, path: string, meta: FileMeta | null): void {
+    this.record({ op: 'file', owner, path, meta });
+    this.applyFile(owner, path, meta);
+  }
+
+  /** The event whose `createdAtMicros` is exactly this (a legacy timestamp cursor), if any. */
+  eventCreatedAt(micros: number): FeedEvent | undefined {
+    return this.events.find((event) => event.createdAtMicros === micros);
+  }
+
   /** Adds a feed line without touching files: fault injection (foreign owners, escapes, lost files). */
   injectEvent(event: Omit<FeedEvent, 'id'>): FeedEvent {
     return this.appendEvent(event, undefined, false);
   }
 
   private appendEvent(partial: Omit<FeedEvent, 'id'>, meta?: FileMeta, applies = true): FeedEvent {
-    const event: FeedEvent = { id: this.events.length + 1, ...partial };
+    const createdAtMicros = Math.max(Date.now() * 1000, this.lastCreatedAtMicros + 1);
+    const event: FeedEvent = { id: this.events.length + 1, ...partial, createdAtMicros };
     this.record({ op: 'event', event, meta, applies });
     this.apply(event, meta, applies);
     this.emit('event', event);
     return event;
   }
 
+  private applyFile(owner: string, path: string, meta: FileMeta | null): void {
+    if (meta) this.filesOf(owner).set(path, meta);
+    else this.filesOf(owner).delete(path);
+  }
+
   private apply(event: FeedEvent, meta: FileMeta | undefined, applies: boolean): void {
     this.events.push(event);
+    this.lastCreatedAtMicros = Math.max(this.lastCreatedAtMicros, event.createdAtMicros ?? 0);
     let list = this.eventsByOwner.get(event.owner);
     if (!list) {
       list = [];
@@ -130,6 +156,7 @@ export class HomeserverState extends EventEmitter<{ event: [FeedEvent] }> {
         break; // a torn last line from a crash: everything before it is intact
       }
       if (entry.op === 'user') this.users.set(entry.user.z32, entry.user);
+      else if (entry.op === 'file') this.applyFile(entry.owner, entry.path, entry.meta);
       else this.apply(entry.event, entry.meta, entry.applies);
     }
   }

@@ -1,6 +1,9 @@
 /**
- * Path rules of the homeserver (`shared/webdav/webdav_path.rs`): stored paths are decoded and
- * normalised, segments ≤ 255 bytes, total ≤ 4096 bytes, no control characters, `.`/`..` resolved.
+ * Path rules of the homeserver (pubky-homeserver v0.6.0 `shared/webdav/webdav_path.rs`): a path
+ * is percent-decoded as a whole (so `%2F` becomes a separator, as axum's path extractor does),
+ * then normalised: empty and `.` segments dropped, `..` removes the previous segment (and is an
+ * error at the root), segments ≤ 255 bytes without control characters, total ≤ 4096 bytes. A
+ * path ending with `/` or `..` is a directory and keeps a trailing `/`.
  */
 export class PathError extends Error {
   override readonly name = 'PathError';
@@ -8,36 +11,59 @@ export class PathError extends Error {
 
 const MAX_SEGMENT_BYTES = 255;
 const MAX_PATH_BYTES = 4096;
+/** Rust's `char::is_control`: the Unicode Cc category (C0, DEL, C1). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** Normalises a raw (percent-encoded) request path; keeps a trailing `/` (a directory). */
+/**
+ * Decodes and normalises a raw request path (`/pub/a%20b/../c`) into the stored form
+ * (`/pub/c`). Throws `PathError` for invalid percent-encoding or UTF-8 and for paths the
+ * homeserver refuses.
+ */
 export function normalizeRequestPath(rawPath: string): string {
-  if (!rawPath.startsWith('/')) throw new PathError('Path must start with /');
-  const isDir = rawPath.endsWith('/');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    throw new PathError('Invalid URL: the path is not valid percent-encoded UTF-8');
+  }
+  return normalizeWebDavPath(decoded);
+}
+
+/** `WebDavPath::new`: normalises an already decoded path; throws `PathError` when invalid. */
+export function normalizeWebDavPath(path: string): string {
+  if (!path.startsWith('/')) throw new PathError("Path must start with '/'");
+  const isDir = path.endsWith('/') || path.endsWith('..');
   const out: string[] = [];
-  for (const encoded of rawPath.split('/')) {
-    let segment: string;
-    try {
-      segment = decodeURIComponent(encoded);
-    } catch {
-      throw new PathError('Invalid percent-encoding in path');
+  for (const segment of path.split('/')) {
+    if (segment === '') continue;
+    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) {
+      throw new PathError(
+        `Invalid path: Segment exceeds maximum length of ${MAX_SEGMENT_BYTES} characters. Segment: '${segment}'`,
+      );
     }
-    if (segment === '' || segment === '.') continue;
+    if (CONTROL.test(segment)) {
+      throw new PathError('Invalid path: ASCII control characters are not allowed in segments');
+    }
+    if (segment === '.') continue;
     if (segment === '..') {
+      if (out.length < 1) throw new PathError("Failed to normalize path: '..'.");
       out.pop();
       continue;
     }
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-    if (/[\u0000-\u001f\u007f]/.test(segment)) throw new PathError('Path contains control characters');
-    if (segment.includes('/')) throw new PathError('Path segment contains an encoded "/"');
-    if (Buffer.byteLength(segment) > MAX_SEGMENT_BYTES) throw new PathError('Path segment too long');
     out.push(segment);
   }
-  const path = `/${out.join('/')}${isDir && out.length > 0 ? '/' : ''}`;
-  if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw new PathError('Path too long');
-  return path;
+  const joined = out.map((segment) => `/${segment}`).join('');
+  const normalized = isDir ? `${joined}/` : joined;
+  if (Buffer.byteLength(normalized) > MAX_PATH_BYTES) {
+    throw new PathError(
+      `Invalid path: Total path length exceeds maximum of ${MAX_PATH_BYTES} characters. Length: ${Buffer.byteLength(normalized)}`,
+    );
+  }
+  return normalized;
 }
 
-/** Orders paths by UTF-8 bytes (as the homeserver's key-value store does), not UTF-16 units. */
+/** Orders paths by UTF-8 bytes (as the homeserver's `COLLATE "C"` does), not UTF-16 units. */
 export function compareUtf8(a: string, b: string): number {
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) {
