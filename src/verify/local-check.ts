@@ -3,6 +3,7 @@ import {
   type BackupStore,
   compareWithIndex,
   FileIndex,
+  hashStream,
   type KeyLayout,
   RetryFileError,
   RetryQueue,
@@ -73,7 +74,7 @@ export async function checkBackup(
     });
   }
   if (options.readData) for (const entry of index.entries()) report.bytesRead += entry.size;
-  await checkVersions(store, report, options);
+  await checkVersions(store, layout, report, options);
   await checkRetries(layout, report);
   const cursor = await readCursorState(layout.cursorFile);
   if (cursor.problem) {
@@ -89,21 +90,47 @@ export async function checkBackup(
   return report;
 }
 
-async function checkVersions(store: BackupStore, report: LocalCheckReport, options: LocalCheckOptions) {
-  const versions = await listVersions(store);
-  if (!options.readData) return;
-  for (const version of versions) {
+/**
+ * Versions recorded in `state/versions.jsonl` must be there with their size (and BLAKE3 with
+ * `readData`); versions from before that journal can only be read back.
+ */
+async function checkVersions(
+  store: BackupStore,
+  layout: KeyLayout,
+  report: LocalCheckReport,
+  options: LocalCheckOptions,
+) {
+  const recorded = await FileIndex.open(layout.versionsIndexFile);
+  const onDisk = new Map((await listVersions(store)).map((v) => [v.storePath, v]));
+  const add = (item: string, problem: string, detail: string) =>
+    report.problems.push({ area: 'versions', item, problem, detail, repairable: false });
+  for (const entry of recorded.entries()) {
     options.signal?.throwIfAborted();
+    const version = onDisk.get(entry.path);
+    if (!version) {
+      add(entry.path, 'missing', 'recorded as a kept version, but not in versions/');
+      continue;
+    }
+    if (version.size !== entry.size) {
+      add(entry.path, 'damaged', `${version.size} bytes; ${entry.size} were kept`);
+      continue;
+    }
+    if (!options.readData) continue;
+    try {
+      const { blake3 } = await hashStream(store.read(entry.path));
+      report.bytesRead += entry.size;
+      if (blake3 !== entry.blake3) add(entry.path, 'damaged', `BLAKE3 ${blake3}; ${entry.blake3} was kept`);
+    } catch (error) {
+      add(entry.path, 'unreadable', (error as Error).message);
+    }
+  }
+  if (!options.readData) return;
+  for (const version of onDisk.values()) {
+    if (recorded.get(version.storePath)) continue;
     try {
       for await (const chunk of store.read(version.storePath)) report.bytesRead += chunk.length;
     } catch (error) {
-      report.problems.push({
-        area: 'versions',
-        item: version.storePath,
-        problem: 'unreadable',
-        detail: (error as Error).message,
-        repairable: false,
-      });
+      add(version.storePath, 'unreadable', (error as Error).message);
     }
   }
 }

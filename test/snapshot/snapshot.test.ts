@@ -211,3 +211,54 @@ describe('snapshot leftovers', () => {
     expect((await readdir(layout.snapshotsDir)).sort()).toEqual([running, created.name].sort());
   });
 });
+
+describe('interrupted and scheduled snapshots', () => {
+  it('a snapshot stopped midway (Ctrl-C) leaves no temp archive and no staging folder', async () => {
+    const { readdir } = await import('node:fs/promises');
+    const controller = new AbortController();
+    const stopped = createSnapshot({
+      layout,
+      store: BackupStore.openFs(layout.keyDir),
+      homeserver: hs.url,
+      tool: 'test',
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    });
+    await expect(stopped).rejects.toThrow();
+    expect(await readdir(layout.snapshotsDir)).toEqual([]);
+  });
+
+  it('the schedule waits for the first completed catch-up and never writes an empty snapshot', async () => {
+    const { runSnapshotSchedule } = await import('../../src/snapshot/index.js');
+    const { signup } = await import('../helpers/homeserver.js');
+    const fresh = await signup(hs);
+    const freshDir = await backupOf([{ hs, user: fresh }]);
+    const freshLayout = new KeyLayout(freshDir, fresh.z32);
+    const runOnce = async (dir: string, pubky: string) => {
+      const controller = new AbortController();
+      const made: string[] = [];
+      const schedule = runSnapshotSchedule({
+        dataDir: dir,
+        pubkys: () => [pubky],
+        config: { every: 'hourly', keepLast: 2 },
+        tool: 'test',
+        signal: controller.signal,
+        onSnapshot: (_, file) => made.push(file),
+        checkEveryMs: 10,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      controller.abort();
+      await schedule;
+      return made;
+    };
+    expect(await runOnce(freshDir, fresh.z32)).toEqual([]); // never synced
+    await (await openManager(freshDir, [fresh.z32])).syncOnce();
+    expect(await runOnce(freshDir, fresh.z32)).toEqual([]); // synced, but nothing to archive
+    expect(await listSnapshots(freshLayout)).toEqual([]);
+    await put(hs, fresh, '/pub/first.txt', 'first');
+    await (await openManager(freshDir, [fresh.z32])).syncOnce();
+    const made = await runOnce(freshDir, fresh.z32);
+    expect(made).toHaveLength(1);
+    expect((await checkSnapshot(made[0] as string)).entries).toBe(1);
+  });
+});
