@@ -56,7 +56,7 @@ export function reportError(output: Output, error: unknown): number {
   } else if (error instanceof ConfigError) {
     output.error('CONFIG_INVALID', error.message, { file: error.file, field: error.field ?? null });
   } else if (error instanceof AlreadyRunningError) {
-    output.error('ALREADY_RUNNING', error.message, { pid: error.pid });
+    output.error('ALREADY_RUNNING', error.message, { pid: error.pid ?? null });
   } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const { port } = error as NodeJS.ErrnoException & { port?: number };
     output.error(

@@ -16,6 +16,7 @@ import {
 } from '../store/index.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import { newBlake3 } from '../util/blake3.js';
+import { describeOwner } from '../util/dir-lock.js';
 import { isProcessAlive } from '../util/process-alive.js';
 import { entryNameOf, MANIFEST_NAME, type Manifest } from './manifest.js';
 import { snapshotName } from './naming.js';
@@ -31,6 +32,8 @@ export interface SnapshotOptions {
   onProgress?: (done: number, total: number, bytes: number) => void;
   /** Stops the snapshot; nothing is left behind (temp archive and staging removed). */
   signal?: AbortSignal;
+  /** Told once when the snapshot has to wait for the key's write lock (a sync batch in progress). */
+  onWait?: (holder: string) => void;
 }
 
 export interface CreatedSnapshot {
@@ -61,7 +64,11 @@ export async function createSnapshot(options: SnapshotOptions): Promise<CreatedS
   const final = join(layout.snapshotsDir, name);
   const temp = join(layout.snapshotsDir, `.${name}.${tag}.tmp`);
   try {
-    const release = await acquireWriteLock(layout.stateDir, { signal: options.signal });
+    const release = await acquireWriteLock(layout.stateDir, {
+      signal: options.signal,
+      command: 'snapshot create',
+      onWait: (owner) => options.onWait?.(describeOwner(owner)),
+    });
     let files: Array<{ storePath: string; size: number }>;
     let cursor: string;
     let index: FileIndex;

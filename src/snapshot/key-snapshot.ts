@@ -6,7 +6,7 @@ import { type CreatedSnapshot, createSnapshot } from './create.js';
 export async function snapshotKey(
   dataDir: string,
   pubky: string,
-  options: { tool: string; now?: () => Date; signal?: AbortSignal },
+  options: { tool: string; now?: () => Date; signal?: AbortSignal; onWait?: (holder: string) => void },
 ): Promise<CreatedSnapshot> {
   const layout = new KeyLayout(dataDir, pubky);
   const keyConfig = await readKeyConfig(layout.keyConfigFile, pubky);

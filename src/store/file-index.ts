@@ -35,6 +35,8 @@ export class FileIndex {
   /** Changes since the last flush: an entry, or null for a deletion. */
   private pending = new Map<string, IndexEntry | null>();
   private flushing: Promise<void> = Promise.resolve();
+  /** Batches taken by flushes not finished yet, oldest first. */
+  private readonly inflight: Array<Map<string, IndexEntry | null>> = [];
 
   private constructor(
     private readonly file: string,
@@ -81,31 +83,63 @@ export class FileIndex {
 
   /** Appends the buffered changes and fsyncs; rewrites the journal when it has grown mostly dead. */
   flush(): Promise<void> {
-    const run = this.flushing.then(() => this.flushNow());
+    return this.flushAfter(Promise.resolve());
+  }
+
+  /**
+   * Takes the changes buffered so far, now, and writes them once `ready` resolves — the promise
+   * that the files they describe are durable (`BackupStore.flush`, called in the same tick). Changes
+   * made meanwhile wait for the next flush, so the journal never vouches for a file whose folder
+   * entry is not yet on disk. On failure the changes stay buffered.
+   */
+  flushAfter(ready: Promise<unknown>): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.inflight.push(batch);
+    const run = this.flushing.then(async () => {
+      try {
+        await ready;
+        await this.write(batch);
+      } catch (error) {
+        // Keep the batch, under any change made meanwhile (buffered, or taken by a later flush).
+        const later = this.inflight.slice(this.inflight.indexOf(batch) + 1);
+        for (const [path, entry] of batch) {
+          if (!this.pending.has(path) && !later.some((b) => b.has(path))) this.pending.set(path, entry);
+        }
+        throw error;
+      } finally {
+        this.inflight.splice(this.inflight.indexOf(batch), 1);
+      }
+    });
     this.flushing = run.catch(() => {});
     return run;
   }
 
-  private async flushNow(): Promise<void> {
-    // Taken synchronously: changes made while writing wait for the next flush.
-    const batch = this.pending;
-    this.pending = new Map();
+  /** Changes not yet written (a checkpoint writes them when it is worth it). */
+  get unflushed(): number {
+    return this.pending.size;
+  }
+
+  private async write(batch: Map<string, IndexEntry | null>): Promise<void> {
     const dead = this.lines + batch.size - this.live.size;
-    try {
-      if (this.torn || dead > this.live.size * 2) {
-        const snapshot = [...this.live.values()];
-        await writeJournal(this.file, snapshot);
-        this.lines = snapshot.length;
-        this.torn = false;
-      } else if (batch.size > 0) {
-        const changes = [...batch].map(([path, entry]) => (entry ? { set: entry } : { del: path }));
+    if (this.torn || dead > this.live.size * 2) {
+      // The live state as of this batch: a path changed again since keeps this batch's value.
+      const rows = new Map<string, IndexEntry>();
+      for (const entry of this.live.values()) if (!this.pending.has(entry.path)) rows.set(entry.path, entry);
+      for (const [path, entry] of batch) if (entry && this.pending.has(path)) rows.set(path, entry);
+      await writeJournal(this.file, rows.values());
+      this.lines = rows.size;
+      this.torn = false;
+    } else if (batch.size > 0) {
+      const changes = [...batch].map(([path, entry]) => (entry ? { set: entry } : { del: path }));
+      try {
         await appendDurably(this.file, changes.map(journalLine).join(''));
-        this.lines += batch.size;
+      } catch (error) {
+        // A short write (full disk) may have left a partial line: the next flush rewrites the file.
+        this.torn = true;
+        throw error;
       }
-    } catch (error) {
-      // Keep the batch, under any change made meanwhile.
-      for (const [path, entry] of batch) if (!this.pending.has(path)) this.pending.set(path, entry);
-      throw error;
+      this.lines += batch.size;
     }
   }
 }

@@ -1,7 +1,7 @@
 import { type HomeserverClient, HomeserverError } from '../homeserver/index.js';
 import { type BackupStore, hashStream, type IndexEntry } from '../store/index.js';
 import { newBlake3 } from '../util/blake3.js';
-import { IMMEDIATE_ATTEMPTS, MAX_INLINE_RETRY_AFTER_MS, sleep } from './retry-policy.js';
+import { IMMEDIATE_ATTEMPTS, isUnreachable, MAX_INLINE_RETRY_AFTER_MS, sleep } from './retry-policy.js';
 
 export interface DownloadRequest {
   user: string;
@@ -115,7 +115,7 @@ function unchanged(entry: IndexEntry): Downloaded {
 function retryDelay(error: unknown, attempt: number): number | undefined {
   if (attempt >= IMMEDIATE_ATTEMPTS) return undefined;
   if (error instanceof IntegrityError) return 200 * attempt;
-  if (!(error instanceof HomeserverError)) return undefined;
+  if (!(error instanceof HomeserverError) || isUnreachable(error)) return undefined;
   if (error.kind === 'rate-limited') {
     const after = error.retryAfterMs ?? 1000;
     return after <= MAX_INLINE_RETRY_AFTER_MS ? after : undefined;

@@ -10,36 +10,22 @@ import {
   type SkippedEntry,
 } from '../homeserver/index.js';
 import {
-  acquireWriteLock,
   appendActivity,
   type BackupStore,
   type CursorAnchor,
   compareWithIndex,
   FileIndex,
-  hashStream,
   KeyLayout,
   type LastRun,
-  type RetryItem,
   RetryQueue,
   readAnchor,
   readCursorState,
-  writeAnchor,
-  writeCursor,
   writeLastRun,
 } from '../store/index.js';
-import { type PlannedChange, planBatch } from './batch.js';
-import { isMassDelete } from './delete-guard.js';
-import { downloadFile, IntegrityError } from './download.js';
 import { type EventBatch, FeedReader } from './feed.js';
-import {
-  acceptDeletes,
-  clearPaused,
-  type PausedState,
-  pausedReason,
-  readPaused,
-  writePaused,
-} from './pause.js';
-import { isUnreachable, nextAttemptDelayMs } from './retry-policy.js';
+import { BatchAborted, isDiskFull, KeyWriter } from './key-writer.js';
+import { acceptDeletes, clearPaused, pausedReason, readPaused } from './pause.js';
+import { isUnreachable } from './retry-policy.js';
 import { emptyReport, type SyncReport, type SyncStatus } from './status.js';
 
 export interface KeySyncOptions {
@@ -70,28 +56,74 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   private feed: FeedReader;
   private readonly now: () => number;
   /** Counters of the current run, across its batches (what progress bars show). */
-  private progress = { done: 0, total: 0, bytes: 0 };
+  private progress = { done: 0, total: 0, bytes: 0, base: 0, baseTotal: 0 };
   /** Until the first catch-up has checked that the feed still holds the cursor's history. */
   private continuityChecked = false;
   /** When the files on disk were last compared with the index (ms; 0 = not yet in this process). */
   private localScanAt = 0;
   private currentReport: SyncReport | undefined;
 
+  private readonly writer: KeyWriter;
+
   private constructor(
     private readonly options: KeySyncOptions,
     readonly layout: KeyLayout,
     private readonly index: FileIndex,
-    /** Size and BLAKE3 of every version this key keeps (see `KeyLayout.versionsIndexFile`). */
-    private readonly versionsIndex: FileIndex,
+    versionsIndex: FileIndex,
     private readonly retry: RetryQueue,
-    private cursorValue: string,
-    private anchor: CursorAnchor | undefined,
+    cursor: string,
+    anchor: CursorAnchor | undefined,
     /** Why the cursor file could not be used (logged by the first catch-up). */
     private cursorProblem: string | undefined,
   ) {
     super();
     this.feed = this.newFeed(options.client);
     this.now = options.now ?? Date.now;
+    this.writer = new KeyWriter(
+      {
+        pubky: options.pubky,
+        layout,
+        store: options.store,
+        index,
+        versionsIndex,
+        retry,
+        client: () => this.options.client,
+        downloads: () => this.options.downloads,
+        now: () => this.now(),
+        log: (type, message, extra) => this.log(type, message, extra),
+        onChange: (done, total, bytes) => this.emit('progress', this.addProgress(done, total, bytes)),
+        onPaused: (paused) =>
+          this.setStatus({
+            state: 'paused',
+            reason: pausedReason(paused),
+            deletes: paused.deletes,
+            files: paused.files,
+          }),
+      },
+      cursor,
+      anchor,
+    );
+  }
+
+  /** Run-wide progress from a batch's: the earlier batches' counts plus this one's. */
+  private addProgress(done: number, total: number, bytes: number) {
+    const p = this.progress;
+    if (done === 1) {
+      p.base = p.done;
+      p.baseTotal = p.total;
+    }
+    p.done = p.base + done;
+    p.total = Math.max(p.total, p.baseTotal + total);
+    p.bytes = bytes;
+    return { done: p.done, total: p.total, bytes };
+  }
+
+  private get cursorValue(): string {
+    return this.writer.cursor;
+  }
+
+  private set cursorValue(cursor: string) {
+    this.writer.cursor = cursor;
   }
 
   static async open(options: KeySyncOptions): Promise<KeySync> {
@@ -179,11 +211,11 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       events.push({ type: 'PUT', uri: `pubky://${this.pubky}${path}`, owner: this.pubky, path });
       if (events.length >= batchSize) {
         // A crash here continues from the beginning of the feed: slower, never wrong.
-        await this.applyBatch(events, '0', report, true, signal);
+        await this.writer.applyBatch(events, '0', report, { deletesAccepted: true, signal });
         events = [];
       }
     }
-    await this.applyBatch(events, head, report, true, signal);
+    await this.writer.applyBatch(events, head, report, { deletesAccepted: true, signal });
     const kept = [...this.index.entries()].filter((entry) => !listed.has(entry.path)).length;
     await this.log(
       'reconciled',
@@ -226,7 +258,7 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   /** Checks that the feed still holds the history the cursor stands on; reconciles when it does not. */
   private async ensureContinuity(report: SyncReport, signal?: AbortSignal): Promise<void> {
     this.continuityChecked = true;
-    const continuity = await this.feed.continuity(this.cursorValue, this.anchor, signal);
+    const continuity = await this.feed.continuity(this.cursorValue, this.writer.currentAnchor, signal);
     if (continuity.ok) return;
     report.feedReset = true;
     await this.log(
@@ -262,8 +294,8 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       });
       return this.finish(report);
     }
-    this.progress = { done: 0, total: 0, bytes: 0 };
-    this.setStatus({ state: 'syncing', ...this.progress });
+    this.progress = { done: 0, total: 0, bytes: 0, base: 0, baseTotal: 0 };
+    this.setStatus({ state: 'syncing', done: 0, total: 0, bytes: 0 });
     try {
       if (this.cursorProblem) {
         await this.log('cursor-unreadable', this.cursorProblem);
@@ -282,8 +314,16 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
         await this.ensureContinuity(report, signal);
       }
       if (paused?.accepted && !report.paused) await clearPaused(this.layout);
-      if (!report.paused) await this.retryDue(report, signal);
-    } catch (error) {
+      if (!report.paused) await this.writer.retryDue(report, signal);
+    } catch (caught) {
+      const error =
+        isDiskFull(caught) && !(caught instanceof BatchAborted)
+          ? new BatchAborted(
+              'DISK_FULL',
+              `The disk of the backup is full (${this.layout.keyDir}): free some space; the backup continues where it stopped, nothing was lost.`,
+              { cause: caught },
+            )
+          : caught;
       const message = error instanceof Error ? error.message : String(error);
       const code = errorCode(error);
       this.setStatus({ state: 'error', code, message, recoverable: true });
@@ -332,9 +372,13 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       const { events, fresh } = this.dropNoOpReplays(batch.events);
       if (fresh || batch.skipped.length > 0) seen = true;
       const cursor = newest(this.cursorValue, batch.cursor);
-      const anchor = cursor === batch.cursor ? batch.anchor : this.anchor;
+      const anchor = cursor === batch.cursor ? batch.anchor : this.writer.currentAnchor;
       if (events.length > 0 || cursor !== this.cursorValue) {
-        const outcome = await this.applyBatch(events, cursor, report, deletesAccepted, signal, anchor);
+        const outcome = await this.writer.applyBatch(events, cursor, report, {
+          deletesAccepted,
+          signal,
+          anchor,
+        });
         if (outcome === 'paused') return seen;
       }
       if (batch.complete) return seen;
@@ -395,77 +439,6 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     return report;
   }
 
-  private async applyBatch(
-    events: Parameters<typeof planBatch>[1],
-    cursor: string,
-    report: SyncReport,
-    deletesAccepted: boolean,
-    signal?: AbortSignal,
-    anchor?: CursorAnchor,
-  ): Promise<'applied' | 'paused'> {
-    const plan = planBatch(this.pubky, events);
-    for (const ignored of plan.ignored) {
-      report.ignored++;
-      await this.log('ignored-event', `ignored ${ignored.uri}: ${ignored.message}`, {
-        reason: ignored.reason,
-      });
-    }
-    const deletes = plan.changes.filter((c) => c.type === 'DEL' && this.index.get(c.path)).length;
-    if (!deletesAccepted && isMassDelete(deletes, this.index.size)) {
-      const paused: PausedState = {
-        reason: 'mass-delete',
-        cursor: this.cursorValue,
-        deletes,
-        files: this.index.size,
-        accepted: false,
-      };
-      await writePaused(this.layout, paused);
-      await this.log('paused', pausedReason(paused));
-      report.paused = true;
-      this.setStatus({ state: 'paused', reason: pausedReason(paused), deletes, files: this.index.size });
-      return 'paused';
-    }
-    // Snapshots freeze the file list under this lock: a batch is never half in a snapshot.
-    const release = await acquireWriteLock(this.layout.stateDir, { signal });
-    try {
-      await this.writeBatch(plan.changes, cursor, report, signal, anchor);
-    } finally {
-      await release();
-    }
-    return 'applied';
-  }
-
-  private async writeBatch(
-    changes: PlannedChange[],
-    cursor: string,
-    report: SyncReport,
-    signal?: AbortSignal,
-    anchor?: CursorAnchor,
-  ) {
-    const progress = this.progress;
-    progress.total += changes.length;
-    await Promise.all(
-      changes.map(async (change) => {
-        if (change.type === 'DEL') await this.applyDelete(change, report);
-        else await this.options.downloads.add(() => this.applyPut(change, cursor, report, signal));
-        progress.done++;
-        progress.bytes = report.bytes;
-        this.emit('progress', { ...progress });
-      }),
-    );
-    // Durable in this order: files (committed above, their folders now), indexes, retry queue, cursor.
-    await this.options.store.flush();
-    await this.versionsIndex.flush();
-    await this.index.flush();
-    await this.retry.save();
-    await writeCursor(this.layout.cursorFile, cursor);
-    this.cursorValue = cursor;
-    if (anchor?.cursor !== this.anchor?.cursor || cursor !== anchor?.cursor) {
-      this.anchor = anchor?.cursor === cursor ? anchor : undefined;
-      await writeAnchor(this.layout.anchorFile, this.anchor);
-    }
-  }
-
   /** Feed entries that could not be read: each reported (the first few in full), never fatal. */
   private async logSkipped(skipped: SkippedEntry[], report: SyncReport): Promise<void> {
     for (const entry of skipped) {
@@ -484,177 +457,12 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     }
   }
 
-  private async applyPut(change: PlannedChange, cursor: string, report: SyncReport, signal?: AbortSignal) {
-    const known = this.index.get(change.path);
-    try {
-      const result = await downloadFile(
-        this.options.client,
-        this.options.store,
-        {
-          user: this.pubky,
-          path: change.path,
-          storePath: change.storePath,
-          contentHash: change.contentHash,
-          known,
-        },
-        signal,
-      );
-      this.index.set({
-        path: change.path,
-        size: result.size,
-        blake3: result.blake3,
-        ...(result.etag !== undefined && { etag: result.etag }),
-        ...(result.mtimeMs !== undefined && { mtimeMs: result.mtimeMs }),
-        cursor,
-      });
-      if (result.replaced) this.recordVersion(result.replaced.storePath, result.replaced, cursor);
-      if (result.kind === 'stored') {
-        report.stored++;
-        report.bytes += result.size;
-      } else {
-        report.unchanged++;
-      }
-      if (result.repaired) {
-        report.repaired++;
-        await this.log(
-          'local-damage-repaired',
-          `${change.path}: the copy on this disk no longer held the backed-up bytes; replaced by the homeserver's, the damaged copy kept in versions/`,
-        );
-      }
-      this.retry.remove(change.path);
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      await this.recordFailure(change.path, error, change.contentHash, report);
-    }
-  }
-
-  private async applyDelete(change: PlannedChange, report: SyncReport) {
-    this.retry.remove(change.path);
-    if (!this.index.get(change.path) && !(await this.options.store.stat(change.storePath))) return;
-    const before = this.index.get(change.path);
-    const version = await this.options.store.remove(change.storePath);
-    if (version && before) this.recordVersion(version, before, before.cursor);
-    this.index.delete(change.path);
-    report.deleted++;
-    await this.log('file-deleted', `${change.path} deleted on the homeserver; previous version kept`, {
-      version,
-    });
-  }
-
-  /** Never skips a file silently: every failure is queued, with backoff, and logged. */
-  private async recordFailure(
-    path: string,
-    error: unknown,
-    contentHash: string | undefined,
-    report: SyncReport,
-  ) {
-    const previous = this.retry.get(path);
-    const attempts = (previous?.attempts ?? 0) + 1;
-    const missing = error instanceof HomeserverError && error.kind === 'not-found';
-    let delay = nextAttemptDelayMs(attempts);
-    if (error instanceof HomeserverError && error.retryAfterMs !== undefined)
-      delay = Math.max(delay, error.retryAfterMs);
-    const message = error instanceof Error ? error.message : String(error);
-    this.retry.upsert({
-      path,
-      attempts,
-      nextAttemptAtMs: this.now() + delay,
-      lastError: message,
-      contentHash,
-      missing,
-    });
-    report.failed++;
-    const type =
-      error instanceof IntegrityError ? 'integrity-error' : missing ? 'file-missing' : 'file-failed';
-    await this.log(type, `${path}: ${message}`, { attempts });
-  }
-
-  private async retryDue(report: SyncReport, signal?: AbortSignal) {
-    const due = this.retry.due(this.now());
-    if (due.length === 0) return;
-    const release = await acquireWriteLock(this.layout.stateDir, { signal });
-    try {
-      await this.retryItems(due, report, signal);
-    } finally {
-      await release();
-    }
-  }
-
-  private async retryItems(due: RetryItem[], report: SyncReport, signal?: AbortSignal) {
-    await Promise.all(
-      due.map((item) =>
-        this.options.downloads.add(async () => {
-          const safe = planBatch(this.pubky, [
-            { type: 'PUT', uri: `pubky://${this.pubky}${item.path}`, path: item.path },
-          ]);
-          const change = safe.changes[0];
-          if (!change) return this.retry.remove(item.path);
-          const failedBefore = report.failed;
-          await this.applyPut({ ...change, contentHash: undefined }, this.cursorValue, report, signal);
-          if (report.failed === failedBefore)
-            await this.log(
-              'retry-succeeded',
-              `${item.path} downloaded after ${item.attempts} failed attempts`,
-            );
-        }),
-      ),
-    );
-    await this.options.store.flush();
-    await this.versionsIndex.flush();
-    await this.index.flush();
-    await this.retry.save();
-  }
-
-  /**
-   * Fetches these files again from the homeserver now (`check --repair`): a damaged copy is
-   * replaced and kept in `versions/` as evidence, a missing one downloaded, one the index did not
-   * know adopted (or replaced). A file the homeserver no longer has leaves the index and, if it is on
-   * disk, goes to `versions/` — never deleted. Runs under the key's write lock.
-   */
+  /** Fetches these files again from the homeserver now (`check --repair`); see `KeyWriter.repair`. */
   async repair(paths: readonly string[], signal?: AbortSignal): Promise<SyncReport> {
     const report = emptyReport(this.pubky, this.cursorValue);
-    const release = await acquireWriteLock(this.layout.stateDir, { signal });
-    try {
-      await Promise.all(
-        paths.map((path) =>
-          this.options.downloads.add(async () => {
-            const change = planBatch(this.pubky, [{ type: 'PUT', uri: `pubky://${this.pubky}${path}`, path }])
-              .changes[0];
-            if (!change) return;
-            const failedBefore = report.failed;
-            const cursor = this.index.get(path)?.cursor ?? this.cursorValue;
-            await this.applyPut({ ...change, contentHash: undefined }, cursor, report, signal);
-            if (report.failed > failedBefore && this.retry.get(path)?.missing) {
-              report.failed--;
-              this.retry.remove(path);
-              this.index.delete(path);
-              const version = await this.options.store.remove(change.storePath);
-              if (version) {
-                const { blake3, size } = await hashStream(this.options.store.read(version));
-                this.recordVersion(version, { size, blake3 }, cursor);
-              }
-              await this.log(
-                'repair-not-on-homeserver',
-                `${path} is not on the homeserver any more${version ? `; the copy on this disk was moved to ${version}` : ''}`,
-              );
-            }
-          }),
-        ),
-      );
-      await this.options.store.flush();
-      await this.versionsIndex.flush();
-      await this.index.flush();
-      await this.retry.save();
-    } finally {
-      await release();
-    }
+    await this.writer.repair(paths, report, signal);
     report.pendingRetries = this.retry.size;
     return report;
-  }
-
-  /** Notes a new version's size and BLAKE3 (flushed with the index) so `check` can verify it. */
-  private recordVersion(storePath: string, content: { size: number; blake3: string }, cursor: string): void {
-    this.versionsIndex.set({ path: storePath, size: content.size, blake3: content.blake3, cursor });
   }
 
   private setStatus(status: SyncStatus) {
@@ -700,6 +508,7 @@ function isRejectedCursor(error: unknown): boolean {
 export const WAITING_REASON = 'the homeserver does not know this pubky yet; the backup starts when it does';
 
 function errorCode(error: unknown): string {
+  if (error instanceof BatchAborted) return error.code;
   if (error instanceof HomeserverError) {
     if (error.feedStalled) return 'FEED_STALLED';
     if (isUnreachable(error)) return 'HOMESERVER_UNREACHABLE';

@@ -1,17 +1,19 @@
-import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isProcessAlive } from './process-alive.js';
+import { describeOwner, type LockOwner, tryLock } from './dir-lock.js';
+import { sleep } from './sleep.js';
 
 export class AlreadyRunningError extends Error {
   override readonly name = 'AlreadyRunningError';
-  constructor(
-    readonly pid: number,
-    readonly command: string,
-  ) {
+  readonly code = 'ALREADY_RUNNING';
+  constructor(readonly owner: LockOwner | undefined) {
     super(
-      `pubky-backup is already running on this data folder (pid ${pid}, "${command}"). ` +
+      `pubky-backup is already running on this data folder (${describeOwner(owner)}). ` +
         'Stop it first, or use another --data-dir.',
     );
+  }
+
+  get pid(): number | undefined {
+    return this.owner?.pid;
   }
 }
 
@@ -20,41 +22,18 @@ export interface InstanceLock {
 }
 
 /**
- * One syncing process per data folder: `<dataDir>/lock` holds the owner's pid. A lock whose
- * process is gone (a crash) is taken over.
+ * One writing process per data folder (`<dataDir>/instance.lock/`). Taken at once or refused with
+ * `AlreadyRunningError` naming the holder; a holder that is gone is taken over (see
+ * `util/dir-lock.ts`). Of processes started at the same moment exactly one gets it.
  */
 export async function acquireInstanceLock(dataDir: string, command: string): Promise<InstanceLock> {
-  const file = join(dataDir, 'lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(file, 'wx', 0o600);
-      await handle.writeFile(
-        JSON.stringify({ pid: process.pid, command, startedAt: new Date().toISOString() }),
-      );
-      await handle.close();
-      let released = false;
-      return {
-        async release() {
-          if (released) return;
-          released = true;
-          await rm(file, { force: true });
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = await readOwner(file);
-      if (owner && isProcessAlive(owner.pid)) throw new AlreadyRunningError(owner.pid, owner.command);
-      await rm(file, { force: true }); // stale: its process died
-    }
+  const path = join(dataDir, 'instance.lock');
+  let attempt = await tryLock(path, command);
+  // A holder that has just created the lock may not have written its name yet: wait for it a moment.
+  for (let tries = 0; !attempt.lock && !attempt.owner && tries < 10; tries++) {
+    await sleep(100);
+    attempt = await tryLock(path, command);
   }
-  throw new Error(`could not take the lock ${file}`);
-}
-
-async function readOwner(file: string): Promise<{ pid: number; command: string } | undefined> {
-  try {
-    const owner = JSON.parse(await readFile(file, 'utf8'));
-    return typeof owner.pid === 'number' ? owner : undefined;
-  } catch {
-    return undefined;
-  }
+  if (!attempt.lock) throw new AlreadyRunningError(attempt.owner);
+  return attempt.lock;
 }

@@ -57,7 +57,7 @@ export async function restoreVersion(
     );
   }
   const storePath = storePathOf(path.slice(1).split('/'));
-  const release = await acquireWriteLock(layout.stateDir);
+  const release = await acquireWriteLock(layout.stateDir, { command: 'versions restore' });
   try {
     const current = await store.fileInfo(storePath);
     const currentHash = current ? await hashStream(store.read(current.path)) : undefined;

@@ -223,7 +223,7 @@ describe('add / sync --once / list / status / remove', () => {
     }
     const [code] = await once(first, 'exit');
     expect(code).toBe(0);
-    expect(existsSync(join(dataDir, 'lock'))).toBe(false);
+    expect(existsSync(join(dataDir, 'instance.lock'))).toBe(false);
   });
 
   it('reindex rebuilds a lost index from the files on disk', async () => {

@@ -32,7 +32,11 @@ export function registerSnapshot(program: Command, context: CliContext): void {
       const pubkys = await selectKeys(dataDir, texts);
       try {
         for (const pubky of pubkys) {
-          const result = await snapshotKey(dataDir, pubky, { tool: `pubky-backup ${toolVersion()}`, signal });
+          const result = await snapshotKey(dataDir, pubky, {
+            tool: `pubky-backup ${toolVersion()}`,
+            signal,
+            onWait: (holder) => process.stderr.write(`${pubky}  waiting for ${holder} to finish writing…\n`),
+          });
           created.push({ pubky, ...result });
         }
       } catch (error) {
