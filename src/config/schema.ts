@@ -7,6 +7,8 @@ export const ConfigSchema = z.strictObject({
   syncIntervalSeconds: z.number().int().min(10).max(86_400).default(30),
   /** Parallel downloads per homeserver. */
   downloadConcurrency: z.number().int().min(1).max(64).default(8),
+  /** A homeserver that sends nothing for this long (no answer, or a stalled body) is given up on and retried. */
+  requestTimeoutSeconds: z.number().int().min(1).max(600).default(30),
   /** pkarr relays used for PKDNS; empty means the built-in public relays. */
   relays: z.array(z.url({ protocol: /^https?$/ })).default([]),
   /** Scheduled snapshots, made by the running `sync` process. */

@@ -229,7 +229,10 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     let entry = this.clients.get(url);
     if (!entry) {
       entry = {
-        client: new HomeserverClient({ baseUrl: url }),
+        client: new HomeserverClient({
+          baseUrl: url,
+          requestTimeoutMs: this.options.config.requestTimeoutSeconds * 1000,
+        }),
         downloads: new PQueue({ concurrency: this.options.config.downloadConcurrency }),
       };
       this.clients.set(url, entry);
