@@ -2,6 +2,7 @@ import { ConfigError } from '../config/index.js';
 import { PubkyParseError, RecoveryFileError } from '../identity/index.js';
 import { PkdnsError } from '../pkdns/index.js';
 import { SnapshotError } from '../snapshot/index.js';
+import { BatchAborted } from '../sync/index.js';
 import { AlreadyRunningError } from '../util/instance-lock.js';
 
 /** Exit codes of every command: the CLI contract in the README. */
@@ -50,7 +51,8 @@ export function reportError(output: Output, error: unknown): number {
     error instanceof RecoveryFileError ||
     error instanceof CliError ||
     error instanceof PkdnsError ||
-    error instanceof SnapshotError
+    error instanceof SnapshotError ||
+    error instanceof BatchAborted
   ) {
     output.error(error.code, error.message);
   } else if (error instanceof ConfigError) {

@@ -1,8 +1,7 @@
-import { open } from 'node:fs/promises';
 import { newBlake3 } from '../util/blake3.js';
 import { SnapshotError } from './errors.js';
 import { entryNameOf, MANIFEST_NAME, type Manifest, ManifestSchema } from './manifest.js';
-import { openZip, type ZipArchive } from './zip-reader.js';
+import { openZip, startsLikeZip, type ZipArchive } from './zip-reader.js';
 
 export interface CheckProblem {
   entry: string;
@@ -129,20 +128,4 @@ export async function checkSnapshot(file: string): Promise<CheckReport> {
     });
   }
   return report;
-}
-
-/** True for a file that begins with a ZIP local header (`PK\x03\x04`): a ZIP, perhaps damaged. */
-async function startsLikeZip(file: string): Promise<boolean> {
-  try {
-    const handle = await open(file, 'r');
-    try {
-      const head = Buffer.alloc(4);
-      await handle.read(head, 0, 4, 0);
-      return head.equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return false;
-  }
 }

@@ -9,7 +9,7 @@ import { newBlake3 } from '../util/blake3.js';
 import { readManifest } from './check.js';
 import { SnapshotError } from './errors.js';
 import { MANIFEST_NAME } from './manifest.js';
-import { openZip } from './zip-reader.js';
+import { openZip, startsLikeZip } from './zip-reader.js';
 
 export interface ExtractFailure {
   entry: string;
@@ -22,6 +22,11 @@ export interface ExtractResult {
   bytes: number;
   /** Entries that could not be extracted, each with why; the others were. */
   failed: ExtractFailure[];
+  /**
+   * Entries extracted as archived although the manifest records them as damaged when archived
+   * (not the backed-up bytes): the caller reports them, as `snapshot check` does.
+   */
+  damaged: string[];
 }
 
 /**
@@ -40,7 +45,25 @@ export async function extractSnapshot(
   options: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<ExtractResult> {
   const root = resolve(dir);
-  const names = await scanNames(file);
+  let names: string[];
+  try {
+    names = await scanNames(file);
+  } catch (error) {
+    if (!(error instanceof SnapshotError) || error.code !== 'DAMAGED') throw error;
+    // Cut short: the list of entries (at the end) is gone, and with it any safe way to read them.
+    return {
+      dir: root,
+      files: 0,
+      bytes: 0,
+      failed: [
+        {
+          entry: '(the whole archive)',
+          reason: `${error.message} Nothing could be extracted safely; use an older snapshot.`,
+        },
+      ],
+      damaged: [],
+    };
+  }
   const unsafe = names.filter((name) => name !== MANIFEST_NAME && !name.endsWith('/') && !segmentsOf(name));
   if (unsafe.length > 0) {
     throw new SnapshotError(
@@ -54,11 +77,12 @@ export async function extractSnapshot(
   const manifestZip = await openZip(file);
   const manifest = await readManifest(manifestZip, file).finally(() => manifestZip.close());
   const hashes = new Map(manifest.files.map((f) => [f.path.replace(/^\/+/, ''), f.blake3]));
+  const recordedDamaged = new Set((manifest.damaged ?? []).map((d) => d.path.replace(/^\/+/, '')));
   const total = names.filter((name) => name !== MANIFEST_NAME && !name.endsWith('/')).length;
 
   const temp = join(root, `.pubky-backup-extract-${randomBytes(4).toString('hex')}`);
   await mkdir(temp, { recursive: true });
-  const result: ExtractResult = { dir: root, files: 0, bytes: 0, failed: [] };
+  const result: ExtractResult = { dir: root, files: 0, bytes: 0, failed: [], damaged: [] };
   const zip = await openZip(file);
   let n = 0;
   try {
@@ -83,6 +107,7 @@ export async function extractSnapshot(
         await place(root, temp, storePathOf(segments).slice(DATA_PREFIX.length + 1), part);
         result.files++;
         result.bytes += size;
+        if (recordedDamaged.has(entry.fileName)) result.damaged.push(entry.fileName);
       } catch (error) {
         result.failed.push({ entry: entry.fileName, reason: (error as Error).message });
       } finally {
@@ -100,9 +125,21 @@ export async function extractSnapshot(
   return result;
 }
 
-/** Every entry name of the archive, or `NOT_A_SNAPSHOT` when even that cannot be read. */
+/**
+ * Every entry name of the archive. A ZIP whose list of entries cannot be read (cut short) is
+ * `DAMAGED`; a file that is no ZIP at all is `NOT_A_SNAPSHOT`.
+ */
 async function scanNames(file: string): Promise<string[]> {
-  const zip = await openZip(file);
+  let zip: Awaited<ReturnType<typeof openZip>>;
+  try {
+    zip = await openZip(file);
+  } catch (error) {
+    if (!(await startsLikeZip(file))) throw error;
+    throw new SnapshotError(
+      'DAMAGED',
+      `${file} is cut short or damaged: its list of entries cannot be read.`,
+    );
+  }
   const names: string[] = [];
   try {
     for await (const entry of zip.entries()) names.push(entry.fileName);

@@ -1,4 +1,6 @@
+import { readManifest } from './check.js';
 import type { SnapshotInfo } from './list.js';
+import { openZip } from './zip-reader.js';
 
 /** restic `forget` policy: keep the N latest, and the latest of each of the last N days/weeks/months. */
 export interface RetentionPolicy {
@@ -58,4 +60,29 @@ function isoWeek(date: Date): string {
   const yearStart = Date.UTC(d.getUTCFullYear(), 0, 1);
   const week = Math.ceil(((d.getTime() - yearStart) / 86_400_000 + 1) / 7);
   return `${d.getUTCFullYear()}-W${String(week).padStart(2, '0')}`;
+}
+
+/**
+ * `planPrune` over the intact snapshots only: a snapshot whose manifest cannot be read, or that
+ * records damaged entries, neither counts toward a rule (so it never displaces a good one) nor is
+ * deleted by pruning — it is listed in `damaged` for the user to look at.
+ */
+export async function planPruneKeepingGood(
+  snapshots: readonly SnapshotInfo[],
+  policy: RetentionPolicy,
+): Promise<PrunePlan & { damaged: SnapshotInfo[] }> {
+  const intact: SnapshotInfo[] = [];
+  const damaged: SnapshotInfo[] = [];
+  for (const snapshot of snapshots) ((await isIntact(snapshot.file)) ? intact : damaged).push(snapshot);
+  return { ...planPrune(intact, policy), damaged };
+}
+
+async function isIntact(file: string): Promise<boolean> {
+  try {
+    const zip = await openZip(file);
+    const manifest = await readManifest(zip, file).finally(() => zip.close());
+    return (manifest.damaged ?? []).length === 0;
+  } catch {
+    return false;
+  }
 }

@@ -4,7 +4,7 @@ import { FileIndex, KeyLayout, readLastRun } from '../store/index.js';
 import { sleep } from '../util/sleep.js';
 import { snapshotKey } from './key-snapshot.js';
 import { listSnapshots } from './list.js';
-import { hasPolicy, planPrune } from './prune.js';
+import { hasPolicy, planPruneKeepingGood } from './prune.js';
 
 const PERIOD_MS = { hourly: 3_600_000, daily: 86_400_000, weekly: 7 * 86_400_000 } as const;
 
@@ -61,7 +61,7 @@ async function snapshotIfDue(
   const created = await snapshotKey(dataDir, pubky, { tool: options.tool, now });
   const { every: _every, ...policy } = options.config;
   if (hasPolicy(policy)) {
-    for (const old of planPrune(await listSnapshots(layout), policy).remove)
+    for (const old of (await planPruneKeepingGood(await listSnapshots(layout), policy)).remove)
       await rm(old.file, { force: true });
   }
   return created.file;

@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { SnapshotError } from './errors.js';
@@ -56,4 +57,20 @@ export function openZip(file: string): Promise<ZipArchive> {
       },
     );
   });
+}
+
+/** True for a file that begins with a ZIP local header (`PK\x03\x04`): a ZIP, perhaps damaged. */
+export async function startsLikeZip(file: string): Promise<boolean> {
+  try {
+    const handle = await open(file, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      await handle.read(head, 0, 4, 0);
+      return head.equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]));
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return false;
+  }
 }

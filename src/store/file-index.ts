@@ -188,7 +188,9 @@ export async function rebuildIndex(
     differences.push(
       before ? { path, change: 'changed', before: pick(before), after } : { path, change: 'added', after },
     );
-    if (before && !options.accept) rebuilt.set(path, before);
+    // Not adopted: the entry stays, marked suspect (mtime -1 never matches) so the next sync hashes
+    // the file, finds it is not the backed-up bytes and fetches them again.
+    if (before && !options.accept) rebuilt.set(path, { ...before, mtimeMs: -1 });
     else rebuilt.set(path, { path, size, blake3, cursor: options.cursor, ...mtime });
   }
   for (const [path, before] of old.entries) {

@@ -6,6 +6,8 @@ export interface PlannedChange {
   path: string;
   storePath: string;
   contentHash?: string;
+  /** The event's own cursor, when the feed gives one (SSE): recorded in the index entry. */
+  cursor?: string;
 }
 
 export interface IgnoredEvent {
@@ -42,6 +44,7 @@ export function planBatch(owner: string, events: readonly FeedEvent[]): BatchPla
       path: safe.path,
       storePath: safe.storePath,
       contentHash: event.type === 'PUT' ? event.contentHash : undefined,
+      ...(event.cursor !== undefined && { cursor: event.cursor }),
     });
   }
   return { changes: [...latest.values()], ignored };

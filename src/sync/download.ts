@@ -12,6 +12,11 @@ export interface DownloadRequest {
   contentHash?: string;
   /** The index entry for this path, if any (whether the file is really there is checked here). */
   known?: IndexEntry;
+  /**
+   * Hash the copy on disk even when its size and mtime match the index (`check --repair` after
+   * `--read-data` found bit rot that changes neither).
+   */
+  verifyLocal?: boolean;
 }
 
 interface Downloaded {

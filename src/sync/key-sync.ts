@@ -280,6 +280,11 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     return this.currentReport;
   }
 
+  /** Changes of the current run done and known so far (they grow batch by batch). */
+  get runProgress(): { done: number; total: number } {
+    return { done: this.progress.done, total: this.progress.total };
+  }
+
   private async runCatchUp(signal: AbortSignal | undefined, reconcile: boolean): Promise<SyncReport> {
     const report = emptyReport(this.pubky, this.cursorValue);
     this.currentReport = report;
@@ -316,6 +321,19 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       if (paused?.accepted && !report.paused) await clearPaused(this.layout);
       if (!report.paused) await this.writer.retryDue(report, signal);
     } catch (caught) {
+      if (signal?.aborted) {
+        // Stopped by the user or a shutdown: not a failure of the backup.
+        await this.log(
+          'interrupted',
+          `stopped after ${report.stored} downloads; the next run continues from cursor ${this.cursorValue}`,
+        );
+        this.setStatus({
+          state: 'idle',
+          lastSync: new Date(this.now()).toISOString(),
+          failed: this.retry.size,
+        });
+        throw caught;
+      }
       const error =
         isDiskFull(caught) && !(caught instanceof BatchAborted)
           ? new BatchAborted(
@@ -387,26 +405,45 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   }
 
   /**
-   * Splits a batch's replays (cursor at or below ours) from new events, and drops replays that
-   * would change nothing: a PUT whose content_hash the index already holds, a DEL of a file the
-   * backup does not have. What is left of the replays is a change the feed committed late.
+   * Splits a batch's replays (cursor at or below ours) from new events, and drops the replays the
+   * backup already reflects. Per path only the last replayed event counts (a PUT then a DEL is a
+   * DEL). It is applied only when it is newer than what the index records for the path (each
+   * entry keeps the cursor of the event that brought it): a change the homeserver committed late.
+   * So a restored version or a deleted file is never undone by a replay, and a failing file is left
+   * to its retry schedule.
    */
   private dropNoOpReplays(events: FeedEvent[]): { events: FeedEvent[]; fresh: boolean } {
     let fresh = false;
-    const kept = events.filter((event) => {
+    const lastReplay = new Map<string, FeedEvent>();
+    for (const event of events) {
       const order = event.cursor === undefined ? undefined : compareCursors(event.cursor, this.cursorValue);
-      if (order === undefined || order > 0) {
-        fresh = true;
-        return true;
+      if (order === undefined || order > 0) fresh = true;
+      else {
+        const seen = lastReplay.get(event.path);
+        if (!seen || (compareCursors(event.cursor as string, seen.cursor as string) ?? 1) >= 0) {
+          lastReplay.set(event.path, event);
+        }
       }
-      // A failing file is retried on its own schedule, not by every replay.
-      if (this.retry.get(event.path)) return false;
-      const known = this.index.get(event.path);
-      if (event.type === 'DEL') return known !== undefined;
-      // Without a content_hash a held file cannot be told apart cheaply: not worth a request each run.
-      return known === undefined || (event.contentHash !== undefined && known.blake3 !== event.contentHash);
-    });
-    return { events: kept, fresh };
+    }
+    const kept = new Set<FeedEvent>();
+    for (const [path, event] of lastReplay) if (this.missedReplay(path, event)) kept.add(event);
+    return {
+      events: events.filter(
+        (event) => !lastReplay.has(event.path) || kept.has(event) || isNewer(event, this.cursorValue),
+      ),
+      fresh,
+    };
+  }
+
+  /** Whether a replayed event is one the backup never applied. */
+  private missedReplay(path: string, event: FeedEvent): boolean {
+    if (this.retry.get(path)) return false;
+    const known = this.index.get(path);
+    const newerThanKnown = !known || (compareCursors(event.cursor as string, known.cursor) ?? 1) > 0;
+    if (event.type === 'DEL') return known !== undefined && newerThanKnown;
+    if (!known) return true;
+    if (!newerThanKnown) return false;
+    return event.contentHash === undefined || known.blake3 !== event.contentHash;
   }
 
   private async recordRun(
@@ -457,6 +494,11 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     }
   }
 
+  /** Deletes versions older than `keepDays` (the running sync's daily retention). */
+  pruneVersions(keepDays: number): Promise<number> {
+    return this.writer.pruneVersions(keepDays);
+  }
+
   /** Fetches these files again from the homeserver now (`check --repair`); see `KeyWriter.repair`. */
   async repair(paths: readonly string[], signal?: AbortSignal): Promise<SyncReport> {
     const report = emptyReport(this.pubky, this.cursorValue);
@@ -487,6 +529,11 @@ function replayWindowStart(cursor: string): string {
   if (!isEventId(cursor)) return cursor;
   const start = BigInt(cursor) - REPLAY_WINDOW_IDS;
   return start > 0n ? start.toString() : '0';
+}
+
+/** An event after the cursor (or one without a cursor, which cannot be a replay). */
+function isNewer(event: FeedEvent, cursor: string): boolean {
+  return event.cursor === undefined || (compareCursors(event.cursor, cursor) ?? 1) > 0;
 }
 
 /** The later of two cursors (the first when they cannot be compared). */

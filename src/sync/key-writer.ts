@@ -12,6 +12,7 @@ import {
   writeAnchor,
   writeCursor,
 } from '../store/index.js';
+import { pruneVersions } from '../versions/index.js';
 import { type PlannedChange, planBatch } from './batch.js';
 import { isMassDelete } from './delete-guard.js';
 import { downloadFile, IntegrityError } from './download.js';
@@ -159,6 +160,26 @@ export class KeyWriter {
     }
   }
 
+  /** Applies the versions retention under the write lock, with this key's own versions journal. */
+  async pruneVersions(keepDays: number): Promise<number> {
+    const release = await acquireWriteLock(this.ctx.layout.stateDir, { command: 'versions retention' });
+    try {
+      const plan = await pruneVersions(this.ctx.store, this.ctx.versionsIndex, {
+        keepDays,
+        now: new Date(this.ctx.now()),
+      });
+      if (plan.remove.length > 0) {
+        await this.ctx.log(
+          'versions-pruned',
+          `${plan.remove.length} versions older than ${keepDays} days deleted; ${plan.keep} kept`,
+        );
+      }
+      return plan.remove.length;
+    } finally {
+      await release();
+    }
+  }
+
   private async writeBatch(
     changes: PlannedChange[],
     cursor: string,
@@ -184,7 +205,11 @@ export class KeyWriter {
     await this.settle(
       changes.map(async (change) => {
         if (change.type === 'DEL') await this.applyDelete(change, report);
-        else await this.ctx.downloads().add(() => this.applyPut(change, cursor, report, signal));
+        // The index records the cursor of the event that brought this version (see `dropNoOpReplays`).
+        else
+          await this.ctx
+            .downloads()
+            .add(() => this.applyPut(change, change.cursor ?? cursor, report, signal));
         afterChange();
       }),
     );
@@ -232,7 +257,13 @@ export class KeyWriter {
     );
   }
 
-  private async applyPut(change: PlannedChange, cursor: string, report: SyncReport, signal?: AbortSignal) {
+  private async applyPut(
+    change: PlannedChange,
+    cursor: string,
+    report: SyncReport,
+    signal?: AbortSignal,
+    verifyLocal = false,
+  ) {
     if (this.aborted) throw this.aborted;
     const { index } = this.ctx;
     try {
@@ -245,6 +276,7 @@ export class KeyWriter {
           storePath: change.storePath,
           contentHash: change.contentHash,
           known: index.get(change.path),
+          verifyLocal,
         },
         signal,
       );

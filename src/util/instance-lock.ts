@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeOwner, type LockOwner, tryLock } from './dir-lock.js';
 import { sleep } from './sleep.js';
@@ -28,6 +29,7 @@ export interface InstanceLock {
  */
 export async function acquireInstanceLock(dataDir: string, command: string): Promise<InstanceLock> {
   const path = join(dataDir, 'instance.lock');
+  await mkdir(dataDir, { recursive: true });
   let attempt = await tryLock(path, command);
   // A holder that has just created the lock may not have written its name yet: wait for it a moment.
   for (let tries = 0; !attempt.lock && !attempt.owner && tries < 10; tries++) {

@@ -174,7 +174,10 @@ async function checkSnapshots(layout: KeyLayout, report: LocalCheckReport, optio
       const manifest = await readManifest(zip, snapshot.file).finally(() => zip.close());
       for (const bad of manifest.damaged ?? []) add('damaged-when-archived', bad.path);
     } catch (error) {
-      add(error instanceof SnapshotError ? error.code.toLowerCase() : 'unreadable', (error as Error).message);
+      add(
+        error instanceof SnapshotError ? error.code.toLowerCase().replace(/_/g, '-') : 'unreadable',
+        (error as Error).message,
+      );
     }
   }
 }

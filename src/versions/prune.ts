@@ -1,4 +1,4 @@
-import { type BackupStore, FileIndex, type KeyLayout } from '../store/index.js';
+import type { BackupStore, FileIndex } from '../store/index.js';
 import { type FileVersion, listVersions } from './list.js';
 
 export interface VersionPrunePlan {
@@ -22,17 +22,17 @@ export function planVersionPrune(
 }
 
 /**
- * Deletes the versions past retention (unless `dryRun`), and their lines of the versions index;
- * returns what it removed (or would).
+ * Deletes the versions past retention (unless `dryRun`), and their lines of the versions index
+ * (the one instance that process keeps: the sync's own while it runs); returns what it removed (or
+ * would).
  */
 export async function pruneVersions(
   store: BackupStore,
-  layout: KeyLayout,
+  versionsIndex: FileIndex,
   options: { keepDays: number; now?: Date; dryRun?: boolean },
 ): Promise<VersionPrunePlan> {
   const plan = planVersionPrune(await listVersions(store), options.keepDays, options.now ?? new Date());
   if (options.dryRun || plan.remove.length === 0) return plan;
-  const versionsIndex = await FileIndex.open(layout.versionsIndexFile);
   for (const version of plan.remove) {
     await store.deleteFile(version.storePath);
     versionsIndex.delete(version.storePath);

@@ -1,16 +1,15 @@
-import { BackupStore, KeyLayout } from '../store/index.js';
 import { sleep } from '../util/sleep.js';
-import { pruneVersions } from './prune.js';
 
 const DAY_MS = 86_400_000;
 
 /**
  * Applies the versions retention (`keepDays`; 0 = keep all) to every key once a day while `signal`
- * is live — the running sync's share of Syncthing's versioner cleanup.
+ * is live — the running sync's share of Syncthing's versioner cleanup. `prune` does it for one key
+ * (through the key's sync, which owns its versions journal).
  */
 export async function runVersionRetention(options: {
-  dataDir: string;
   pubkys: () => string[];
+  prune: (pubky: string, keepDays: number) => Promise<unknown>;
   keepDays: number;
   signal: AbortSignal;
   everyMs?: number;
@@ -20,10 +19,7 @@ export async function runVersionRetention(options: {
   while (!options.signal.aborted) {
     for (const pubky of options.pubkys()) {
       if (options.signal.aborted) return;
-      const layout = new KeyLayout(options.dataDir, pubky);
-      await pruneVersions(BackupStore.openFs(layout.keyDir), layout, { keepDays: options.keepDays }).catch(
-        (error: Error) => options.onError?.(pubky, error),
-      );
+      await options.prune(pubky, options.keepDays).catch((error: Error) => options.onError?.(pubky, error));
     }
     await sleep(options.everyMs ?? DAY_MS, options.signal).catch(() => {});
   }

@@ -6,6 +6,7 @@ import { acquireInstanceLock } from '../../util/instance-lock.js';
 import { checkBackup, type LocalCheckReport } from '../../verify/index.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
+import { formatBytes } from '../key-summary.js';
 import { selectKeys } from '../keys.js';
 import { ExitCode } from '../output.js';
 import { locateHomeserver, openResolver } from '../pkdns-setup.js';
@@ -31,13 +32,13 @@ export function registerCheck(program: Command, context: CliContext): void {
       const pubkys = await selectKeys(dataDir, texts);
       const lock = await acquireInstanceLock(dataDir, options.repair ? 'check --repair' : 'check');
       let pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
-      const reports: Array<LocalCheckReport & { repaired?: number }> = [];
+      const reports: Array<LocalCheckReport & { repair?: RepairOutcome }> = [];
       try {
         for (const pubky of pubkys) {
           const layout = new KeyLayout(dataDir, pubky);
           const store = BackupStore.openFs(layout.keyDir);
           const progress = output.json ? undefined : createCountProgress(`checking ${pubky.slice(0, 8)}…`);
-          let report: LocalCheckReport & { repaired?: number } = await checkBackup(store, layout, {
+          let report: LocalCheckReport & { repair?: RepairOutcome } = await checkBackup(store, layout, {
             readData: options.readData,
             signal,
             onProgress: (done, total) => progress?.update(done, total),
@@ -54,11 +55,16 @@ export function registerCheck(program: Command, context: CliContext): void {
               },
             });
             const key = manager.key(pubky);
-            if (key) await key.repair(repairable, signal);
+            const done = key ? await key.repair(repairable, signal) : undefined;
             // What is left after the repair is the answer.
             report = {
               ...(await checkBackup(store, layout, { readData: options.readData, signal })),
-              repaired: repairable.length,
+              repair: {
+                fetched: done?.stored ?? 0,
+                alreadyIntact: done?.unchanged ?? 0,
+                movedToVersions: done?.deleted ?? 0,
+                stillFailing: done?.failed ?? 0,
+              },
             };
           }
           reports.push(report);
@@ -86,10 +92,22 @@ export function registerCheck(program: Command, context: CliContext): void {
     });
 }
 
-function describe(report: LocalCheckReport & { repaired?: number }): string {
-  const head = `${report.pubky}  ${report.files} files${report.bytesRead ? `, ${report.bytesRead} bytes read` : ''}`;
-  const repaired = report.repaired
-    ? `  repaired: ${report.repaired} files fetched again from the homeserver`
+/** What `--repair` did, per pubky. */
+interface RepairOutcome {
+  fetched: number;
+  alreadyIntact: number;
+  movedToVersions: number;
+  stillFailing: number;
+}
+
+function describe(report: LocalCheckReport & { repair?: RepairOutcome }): string {
+  const head = `${report.pubky}  ${report.files} files${report.bytesRead ? `, ${formatBytes(report.bytesRead)} read` : ''}`;
+  const r = report.repair;
+  const repaired = r
+    ? `  repair: ${r.fetched} fetched again from the homeserver` +
+      (r.movedToVersions ? `, ${r.movedToVersions} not on the homeserver (moved to versions/)` : '') +
+      (r.alreadyIntact ? `, ${r.alreadyIntact} already intact` : '') +
+      (r.stillFailing ? `, ${r.stillFailing} still failing` : '')
     : undefined;
   if (report.problems.length === 0)
     return [head, repaired, '  ok: no problems found'].filter(Boolean).join('\n');

@@ -5,7 +5,7 @@ import {
   extractSnapshot,
   hasPolicy,
   listSnapshots,
-  planPrune,
+  planPruneKeepingGood,
   type RetentionPolicy,
   removeSnapshotLeftovers,
   snapshotKey,
@@ -106,9 +106,11 @@ export function registerSnapshot(program: Command, context: CliContext): void {
       const dataDir = context.dataDir();
       const removed = [];
       const kept = [];
+      const damaged: Array<{ name: string; file: string }> = [];
       for (const pubky of await selectKeys(dataDir, texts)) {
         if (!dryRun) await removeSnapshotLeftovers(new KeyLayout(dataDir, pubky));
-        const plan = planPrune(await listSnapshots(new KeyLayout(dataDir, pubky)), policy);
+        const plan = await planPruneKeepingGood(await listSnapshots(new KeyLayout(dataDir, pubky)), policy);
+        damaged.push(...plan.damaged);
         for (const snapshotInfo of plan.remove) {
           if (!dryRun) await rm(snapshotInfo.file, { force: true });
           removed.push(snapshotInfo);
@@ -121,8 +123,12 @@ export function registerSnapshot(program: Command, context: CliContext): void {
           dryRun: dryRun === true,
           removed: removed.map((s) => s.file),
           kept: kept.map((k) => ({ file: k.file, reasons: k.reasons })),
+          damaged: damaged.map((d) => d.file),
         },
         [
+          ...damaged.map(
+            (d) => `damaged ${d.name}  (left alone: not counted, not deleted; see \`snapshot check\`)`,
+          ),
           ...kept.map((k) => `keep    ${k.name}  (${k.reasons.join(', ')})`),
           ...removed.map((s) => `${verb}  ${s.name}`),
         ].join('\n') || 'no snapshots',
@@ -150,7 +156,12 @@ export function registerSnapshot(program: Command, context: CliContext): void {
     .argument('<dir>', 'target folder')
     .action(async (file: string, dir: string) => {
       const result = await extractSnapshot(file, dir);
-      const failures = result.failed.map((f) => `failed: ${f.entry}: ${f.reason}`);
+      const failures = [
+        ...result.failed.map((f) => `failed: ${f.entry}: ${f.reason}`),
+        ...result.damaged.map(
+          (d) => `damaged: ${d}: extracted as archived, but the manifest records these bytes as damaged`,
+        ),
+      ];
       context
         .output()
         .result(
@@ -159,8 +170,8 @@ export function registerSnapshot(program: Command, context: CliContext): void {
             ...failures,
             `extracted ${result.files} files (${formatBytes(result.bytes)}) into ${result.dir}`,
           ].join('\n'),
+          failures.length > 0 ? ExitCode.partial : ExitCode.ok,
         );
-      if (result.failed.length > 0) process.exitCode = ExitCode.partial;
     });
 }
 

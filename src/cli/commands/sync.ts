@@ -63,13 +63,25 @@ async function syncOnce(
   const signal = interruptSignal();
   const results = await manager.syncOnce(signal).finally(() => progress?.stop());
   if (signal.aborted) {
-    const done = results.map((r) => {
+    const keys = results.map((r) => {
       const key = manager.key(r.pubky);
-      const stored = 'error' in r ? (key?.runReport?.stored ?? 0) : r.stored;
-      return `${r.pubky}  ${stored} files downloaded before the stop; cursor ${key?.cursor ?? '?'}`;
+      const progress = key?.runProgress ?? { done: 0, total: 0 };
+      return {
+        pubky: r.pubky,
+        downloaded: 'error' in r ? (key?.runReport?.stored ?? 0) : r.stored,
+        cursor: key?.cursor ?? null,
+        changesDone: progress.done,
+        changesKnown: progress.total,
+      };
     });
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, interrupted: true, keys })}\n`);
+    const lines = keys.map(
+      (k) =>
+        `${k.pubky}  ${k.downloaded} files downloaded before the stop; ${k.changesDone} of ${k.changesKnown} changes seen so far done, ` +
+        `${k.changesKnown - k.changesDone} left in the current batch (more may follow); cursor ${k.cursor ?? '?'}`,
+    );
     process.stderr.write(
-      `interrupted:\n${done.join('\n')}\nrun \`pubky-backup sync --once\` again to continue; what is on disk is not downloaded again.\n`,
+      `interrupted:\n${lines.join('\n')}\nrun \`pubky-backup sync --once\` again to continue; what is on disk is not downloaded again.\n`,
     );
     process.exitCode = INTERRUPTED_EXIT_CODE;
     return;
@@ -116,8 +128,8 @@ async function runContinuously(
 ): Promise<void> {
   const controller = new AbortController();
   const versions = runVersionRetention({
-    dataDir,
     pubkys: () => manager.pubkys,
+    prune: async (pubky, keepDays) => manager.key(pubky)?.pruneVersions(keepDays),
     keepDays: config.versions.keepDays,
     signal: controller.signal,
     onError: (pubky, error) =>

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config/index.js';
-import { BackupStore, KeyLayout } from '../../store/index.js';
+import { BackupStore, FileIndex, KeyLayout } from '../../store/index.js';
 import { acquireInstanceLock } from '../../util/instance-lock.js';
 import { listVersions, pruneVersions, restoreVersion } from '../../versions/index.js';
 import type { CliContext } from '../context.js';
@@ -85,29 +85,41 @@ export function registerVersions(program: Command, context: CliContext): void {
       const keepDays = options.keepDays ?? (await loadConfig(dataDir)).versions.keepDays;
       const removed = [];
       let kept = 0;
-      for (const pubky of await selectKeys(dataDir, texts)) {
-        const layout = new KeyLayout(dataDir, pubky);
-        const plan = await pruneVersions(BackupStore.openFs(layout.keyDir), layout, {
-          keepDays,
-          dryRun: options.dryRun,
-        });
-        removed.push(
-          ...plan.remove.map((v) => ({
-            pubky,
-            path: v.path,
-            storePath: v.storePath,
-            versionedAt: v.versionedAt.toISOString(),
-          })),
-        );
-        kept += plan.keep;
+      // The versions journal has one writer: not beside a running sync (which prunes daily itself).
+      const lock = options.dryRun ? undefined : await acquireInstanceLock(dataDir, 'versions prune');
+      try {
+        for (const pubky of await selectKeys(dataDir, texts)) {
+          const layout = new KeyLayout(dataDir, pubky);
+          const plan = await pruneVersions(
+            BackupStore.openFs(layout.keyDir),
+            await FileIndex.open(layout.versionsIndexFile),
+            {
+              keepDays,
+              dryRun: options.dryRun,
+            },
+          );
+          removed.push(
+            ...plan.remove.map((v) => ({
+              pubky,
+              path: v.path,
+              storePath: v.storePath,
+              versionedAt: v.versionedAt.toISOString(),
+            })),
+          );
+          kept += plan.keep;
+        }
+      } finally {
+        await lock?.release();
       }
-      const verb = options.dryRun ? 'would delete' : 'deleted';
+      const verb = options.dryRun ? 'would be deleted' : 'deleted';
       context
         .output()
         .result(
           { dryRun: options.dryRun === true, keepDays, removed, kept },
           [
-            ...removed.map((r) => `${verb}  ${r.versionedAt}  ${r.path}`),
+            ...removed.map(
+              (r) => `${options.dryRun ? 'would delete' : 'deleted'}  ${r.versionedAt}  ${r.path}`,
+            ),
             `${removed.length} versions ${verb}, ${kept} kept (${keepDays === 0 ? 'keeping all' : `keeping ${keepDays} days`})`,
           ].join('\n'),
         );
