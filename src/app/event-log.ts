@@ -29,6 +29,10 @@ export const EVENT_TYPES = [
   'CheckFinished',
   /** Settings changed; `data`: `{ field, value }`. */
   'ConfigChanged',
+  /** Moving the backup; `data`: `{ files, bytes, totalFiles, totalBytes }` (at most 2 per second). */
+  'MoveProgress',
+  /** The backup was moved; `data`: `{ from, to, files, bytes, renamed }`. */
+  'BackupMoved',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

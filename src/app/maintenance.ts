@@ -10,7 +10,8 @@ import { runVersionRetention } from '../versions/index.js';
  */
 export async function runMaintenance(options: {
   dataDir: string;
-  config: Config;
+  /** The settings now (read every round, so changes apply while running). */
+  config: () => Config;
   tool: string;
   pubkys: () => string[];
   pruneVersions: (pubky: string, keepDays: number) => Promise<unknown>;
@@ -28,7 +29,7 @@ export async function runMaintenance(options: {
     runSnapshotSchedule({
       dataDir: options.dataDir,
       pubkys: options.pubkys,
-      config: options.config.snapshots,
+      config: () => options.config().snapshots,
       tool: options.tool,
       signal: options.signal,
       onSnapshot: (pubky, created) =>
@@ -43,7 +44,7 @@ export async function runMaintenance(options: {
     runVersionRetention({
       pubkys: options.pubkys,
       prune: options.pruneVersions,
-      keepDays: options.config.versions.keepDays,
+      keepDays: () => options.config().versions.keepDays,
       signal: options.signal,
       onError: (pubky, error) => options.onError?.(pubky, 'versions retention', error),
     }),

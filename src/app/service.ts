@@ -3,7 +3,16 @@ import { type Config, configPath, loadConfig, saveConfig, withField } from '../c
 import { BackupError } from '../errors.js';
 import { snapshotKey } from '../snapshot/index.js';
 import {
+  type BackupLocation,
+  backupLocation,
+  finishBackupMove,
+  type MovedBackup,
+  type MoveProgress,
+  moveBackup,
+} from '../store/backup-location.js';
+import {
   acceptDeletes,
+  appendActivity,
   BackupStore,
   clearPaused,
   KeyLayout,
@@ -16,12 +25,14 @@ import {
 import { SyncManager, type SyncReport, type SyncStatus } from '../sync/index.js';
 import { acquireInstanceLock, type InstanceLock } from '../util/instance-lock.js';
 import { checkBackup, type LocalCheckReport } from '../verify/index.js';
+import { type FileVersion, listVersions, type RestoredVersion, restoreVersion } from '../versions/index.js';
 import { type AddedKey, addKey } from './add-key.js';
 import { EventLog } from './event-log.js';
 import { type KeySummary, summarizeKey } from './key-summary.js';
 import { activeKeys, requireAddedKey, selectKeys } from './keys.js';
 import { runMaintenance } from './maintenance.js';
 import { locateHomeserver, openResolver, type PkdnsFlags } from './pkdns.js';
+import { WorkGate } from './work-gate.js';
 
 export interface ServiceOptions {
   dataDir: string;
@@ -59,6 +70,8 @@ export class BackupService {
   private pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
   private running: { stop: AbortController; done: Promise<void> } | undefined;
   private lastProgress = new Map<string, number>();
+  /** Every operation that touches the backup runs through it; moving the backup runs alone. */
+  private readonly gate = new WorkGate();
 
   private constructor(
     readonly options: ServiceOptions,
@@ -73,6 +86,8 @@ export class BackupService {
   static async open(options: ServiceOptions): Promise<BackupService> {
     const lock = await acquireInstanceLock(options.dataDir, options.command);
     try {
+      // A move of the backup that a crash interrupted is finished (or undone) before anything reads it.
+      await finishBackupMove(options.dataDir);
       const config = await loadConfig(options.dataDir);
       return new BackupService(options, config, lock);
     } catch (error) {
@@ -118,10 +133,12 @@ export class BackupService {
    * homeserver pubky) and, when the service is running, starts following it at once.
    */
   async add(text: string, options: { homeserver?: string } = {}): Promise<AddedKey> {
-    const added = await addKey(this.dataDir, text, () => this.resolver(), options.homeserver);
-    this.events.publish('KeyAdded', { pubky: added.pubky, homeserver: added.homeserver });
-    if (this.manager) await this.manager.add(added.pubky).catch(() => {}); // a broken start shows in status
-    return added;
+    return this.gate.shared(async () => {
+      const added = await addKey(this.dataDir, text, () => this.resolver(), options.homeserver);
+      this.events.publish('KeyAdded', { pubky: added.pubky, homeserver: added.homeserver });
+      if (this.manager) await this.manager.add(added.pubky).catch(() => {}); // a broken start shows in status
+      return added;
+    });
   }
 
   /**
@@ -132,30 +149,34 @@ export class BackupService {
     text: string,
     options: { deleteData?: boolean } = {},
   ): Promise<{ pubky: string; folder: string; dataDeleted: boolean }> {
-    const layout = requireAddedKey(this.dataDir, text);
-    await this.manager?.remove(layout.z32);
-    if (options.deleteData) await rm(layout.keyDir, { recursive: true, force: true });
-    else await markInactive(layout);
-    this.events.publish('KeyRemoved', { pubky: layout.z32, dataDeleted: options.deleteData === true });
-    return { pubky: layout.z32, folder: layout.keyDir, dataDeleted: options.deleteData === true };
+    return this.gate.shared(async () => {
+      const layout = requireAddedKey(this.dataDir, text);
+      await this.manager?.remove(layout.z32);
+      if (options.deleteData) await rm(layout.keyDir, { recursive: true, force: true });
+      else await markInactive(layout);
+      this.events.publish('KeyRemoved', { pubky: layout.z32, dataDeleted: options.deleteData === true });
+      return { pubky: layout.z32, folder: layout.keyDir, dataDeleted: options.deleteData === true };
+    });
   }
 
   /** Pauses a pubky (no sync until resumed); a catch-up in progress stops at once, keeping its work. */
   async pause(text: string): Promise<{ pubky: string }> {
-    const layout = requireAddedKey(this.dataDir, text);
-    const current = await readPaused(layout);
-    if (!current || current.accepted) {
-      await writePaused(layout, {
-        reason: 'user',
-        cursor: await readCursor(layout.cursorFile),
-        deletes: 0,
-        files: 0,
-        accepted: false,
-      });
-    }
-    await this.manager?.interrupt(layout.z32);
-    this.events.publish('StateChanged', { pubky: layout.z32, state: 'paused', reason: 'user' });
-    return { pubky: layout.z32 };
+    return this.gate.shared(async () => {
+      const layout = requireAddedKey(this.dataDir, text);
+      const current = await readPaused(layout);
+      if (!current || current.accepted) {
+        await writePaused(layout, {
+          reason: 'user',
+          cursor: await readCursor(layout.cursorFile),
+          deletes: 0,
+          files: 0,
+          accepted: false,
+        });
+      }
+      await this.manager?.interrupt(layout.z32);
+      this.events.publish('StateChanged', { pubky: layout.z32, state: 'paused', reason: 'user' });
+      return { pubky: layout.z32 };
+    });
   }
 
   /**
@@ -166,24 +187,26 @@ export class BackupService {
     text: string,
     options: { acceptDeletes?: boolean } = {},
   ): Promise<{ pubky: string; deletesAccepted: number }> {
-    const layout = requireAddedKey(this.dataDir, text);
-    const paused = await readPaused(layout);
-    if (!paused || paused.accepted)
-      throw new BackupError('NOT_PAUSED', `${layout.z32} is not paused.`, 'conflict');
-    let deletesAccepted = 0;
-    if (paused.reason === 'user') await clearPaused(layout);
-    else if (options.acceptDeletes) deletesAccepted = (await acceptDeletes(layout))?.deletes ?? 0;
-    else {
-      throw new BackupError(
-        'DELETES_NOT_ACCEPTED',
-        `${layout.z32} was paused because its homeserver deleted ${paused.deletes} of ${paused.files} files at once; resuming applies those deletes, so it must be asked for explicitly.`,
-        'conflict',
-        { deletes: paused.deletes, files: paused.files },
-      );
-    }
-    this.events.publish('StateChanged', { pubky: layout.z32, state: 'resumed' });
-    if (this.running) void this.syncNow([layout.z32]).catch(() => {});
-    return { pubky: layout.z32, deletesAccepted };
+    return this.gate.shared(async () => {
+      const layout = requireAddedKey(this.dataDir, text);
+      const paused = await readPaused(layout);
+      if (!paused || paused.accepted)
+        throw new BackupError('NOT_PAUSED', `${layout.z32} is not paused.`, 'conflict');
+      let deletesAccepted = 0;
+      if (paused.reason === 'user') await clearPaused(layout);
+      else if (options.acceptDeletes) deletesAccepted = (await acceptDeletes(layout))?.deletes ?? 0;
+      else {
+        throw new BackupError(
+          'DELETES_NOT_ACCEPTED',
+          `${layout.z32} was paused because its homeserver deleted ${paused.deletes} of ${paused.files} files at once; resuming applies those deletes, so it must be asked for explicitly.`,
+          'conflict',
+          { deletes: paused.deletes, files: paused.files },
+        );
+      }
+      this.events.publish('StateChanged', { pubky: layout.z32, state: 'resumed' });
+      if (this.running) void this.syncNow([layout.z32]).catch(() => {});
+      return { pubky: layout.z32, deletesAccepted };
+    });
   }
 
   /**
@@ -192,19 +215,21 @@ export class BackupService {
    * error. `NO_KEYS` when nothing is backed up yet.
    */
   async syncNow(texts: readonly string[] = [], signal?: AbortSignal): Promise<SyncOutcome[]> {
-    const pubkys = await selectKeys(this.dataDir, texts);
-    if (pubkys.length === 0)
-      throw new BackupError('NO_KEYS', 'No pubkys to back up: add one first.', 'usage');
-    const manager = await this.syncManager();
-    const outcomes = await manager.syncOnce(signal, pubkys);
-    return outcomes.map((outcome) => {
-      if (!('error' in outcome)) return outcome;
-      const key = manager.key(outcome.pubky);
-      return {
-        pubky: outcome.pubky,
-        error: asBackupError(outcome.error),
-        ...(key && { stored: key.runReport?.stored ?? 0, cursor: key.cursor, progress: key.runProgress }),
-      };
+    return this.gate.shared(async () => {
+      const pubkys = await selectKeys(this.dataDir, texts);
+      if (pubkys.length === 0)
+        throw new BackupError('NO_KEYS', 'No pubkys to back up: add one first.', 'usage');
+      const manager = await this.syncManager();
+      const outcomes = await manager.syncOnce(signal, pubkys);
+      return outcomes.map((outcome) => {
+        if (!('error' in outcome)) return outcome;
+        const key = manager.key(outcome.pubky);
+        return {
+          pubky: outcome.pubky,
+          error: asBackupError(outcome.error),
+          ...(key && { stored: key.runReport?.stored ?? 0, cursor: key.cursor, progress: key.runProgress }),
+        };
+      });
     });
   }
 
@@ -220,7 +245,7 @@ export class BackupService {
       manager.run(stop.signal),
       runMaintenance({
         dataDir: this.dataDir,
-        config: this.config,
+        config: () => this.config,
         tool: this.options.tool,
         pubkys: () => manager.pubkys,
         pruneVersions: (pubky, keepDays) => manager.key(pubky)?.pruneVersions(keepDays) ?? Promise.resolve(0),
@@ -253,23 +278,29 @@ export class BackupService {
     texts: readonly string[] = [],
     options: { signal?: AbortSignal; onWait?: (pubky: string, holder: string) => void } = {},
   ) {
-    const created = [];
-    for (const pubky of await selectKeys(this.dataDir, texts)) {
-      const snapshot = await snapshotKey(this.dataDir, pubky, {
-        tool: this.options.tool,
-        signal: options.signal,
-        onWait: (holder) => options.onWait?.(pubky, holder),
-      });
-      this.events.publish('SnapshotCreated', {
-        pubky,
-        file: snapshot.file,
-        files: snapshot.files,
-        bytes: snapshot.bytes,
-        damaged: snapshot.damaged.length,
-      });
-      created.push({ pubky, ...snapshot });
-    }
-    return created;
+    return this.gate.shared(async () => {
+      const created = [];
+      for (const pubky of await selectKeys(this.dataDir, texts)) {
+        const snapshot = await snapshotKey(this.dataDir, pubky, {
+          tool: this.options.tool,
+          signal: options.signal,
+          onWait: (holder) => options.onWait?.(pubky, holder),
+        });
+        await appendActivity(new KeyLayout(this.dataDir, pubky).activityLog, {
+          type: 'snapshot',
+          message: `snapshot ${snapshot.name}: ${snapshot.files} files${snapshot.damaged.length ? `, ${snapshot.damaged.length} damaged` : ''}`,
+        });
+        this.events.publish('SnapshotCreated', {
+          pubky,
+          file: snapshot.file,
+          files: snapshot.files,
+          bytes: snapshot.bytes,
+          damaged: snapshot.damaged.length,
+        });
+        created.push({ pubky, ...snapshot });
+      }
+      return created;
+    });
   }
 
   /**
@@ -285,61 +316,129 @@ export class BackupService {
       onProgress?: (pubky: string, done: number, total: number) => void;
     } = {},
   ): Promise<Array<LocalCheckReport & { repair?: RepairOutcome }>> {
-    const reports = [];
-    for (const pubky of await selectKeys(this.dataDir, texts)) {
-      const layout = new KeyLayout(this.dataDir, pubky);
-      const store = BackupStore.openFs(layout.keyDir);
-      const checkOptions = {
-        readData: options.readData,
-        signal: options.signal,
-        onProgress: (done: number, total: number) => options.onProgress?.(pubky, done, total),
-      };
-      let report: LocalCheckReport & { repair?: RepairOutcome } = await checkBackup(
-        store,
-        layout,
-        checkOptions,
-      );
-      const repairable = [...new Set(report.problems.filter((p) => p.repairable).map((p) => p.item))];
-      if (options.repair && repairable.length > 0) {
-        const manager = await this.syncManager();
-        await manager.add(pubky).catch(() => {});
-        const key = manager.key(pubky);
-        if (!key) throw asBackupError(manager.brokenKeys.get(pubky) ?? new Error(`${pubky} could not start`));
-        const done = await key.repair(repairable, options.signal);
-        report = {
-          ...(await checkBackup(store, layout, { ...checkOptions, onProgress: undefined })),
-          repair: {
-            fetched: done.stored,
-            alreadyIntact: done.unchanged,
-            movedToVersions: done.deleted,
-            stillFailing: done.failed,
-          },
+    return this.gate.shared(async () => {
+      const reports = [];
+      for (const pubky of await selectKeys(this.dataDir, texts)) {
+        const layout = new KeyLayout(this.dataDir, pubky);
+        const store = BackupStore.openFs(layout.keyDir);
+        const checkOptions = {
+          readData: options.readData,
+          signal: options.signal,
+          onProgress: (done: number, total: number) => options.onProgress?.(pubky, done, total),
         };
+        let report: LocalCheckReport & { repair?: RepairOutcome } = await checkBackup(
+          store,
+          layout,
+          checkOptions,
+        );
+        const repairable = [...new Set(report.problems.filter((p) => p.repairable).map((p) => p.item))];
+        if (options.repair && repairable.length > 0) {
+          const manager = await this.syncManager();
+          await manager.add(pubky).catch(() => {});
+          const key = manager.key(pubky);
+          if (!key)
+            throw asBackupError(manager.brokenKeys.get(pubky) ?? new Error(`${pubky} could not start`));
+          const done = await key.repair(repairable, options.signal);
+          report = {
+            ...(await checkBackup(store, layout, { ...checkOptions, onProgress: undefined })),
+            repair: {
+              fetched: done.stored,
+              alreadyIntact: done.unchanged,
+              movedToVersions: done.deleted,
+              stillFailing: done.failed,
+            },
+          };
+        }
+        this.events.publish('CheckFinished', { pubky, problems: report.problems.length });
+        reports.push(report);
       }
-      this.events.publish('CheckFinished', { pubky, problems: report.problems.length });
-      reports.push(report);
-    }
-    return reports;
+      return reports;
+    });
+  }
+
+  /** The previous versions of a pubky's files (or of one file), oldest first. */
+  async versions(text: string, path?: string): Promise<FileVersion[]> {
+    const layout = requireAddedKey(this.dataDir, text);
+    return listVersions(BackupStore.openFs(layout.keyDir), path);
+  }
+
+  /**
+   * Puts a previous version back into the mirror (the current copy becomes a version), through
+   * the key's running sync when there is one, so its index follows.
+   */
+  async restoreVersion(text: string, path: string, options: { at?: Date } = {}): Promise<RestoredVersion> {
+    return this.gate.shared(async () => {
+      const layout = requireAddedKey(this.dataDir, text);
+      const key = this.manager?.key(layout.z32);
+      return key
+        ? key.restoreVersion(path, options.at)
+        : restoreVersion(BackupStore.openFs(layout.keyDir), layout, path, options);
+    });
   }
 
   /** Rebuilds a pubky's index from its files (differences adopted only with `accept`). */
   async reindex(text: string, options: { accept?: boolean } = {}) {
-    const layout = requireAddedKey(this.dataDir, text);
-    if (this.manager?.key(layout.z32)) {
-      throw new BackupError(
-        'KEY_IN_USE',
-        `${layout.z32} is being synced by this process; reindex it when it is not running.`,
-        'conflict',
-      );
-    }
-    const cursor = await readCursor(layout.cursorFile);
-    const result = await rebuildIndex(BackupStore.openFs(layout.keyDir), layout.indexFile, {
-      cursor,
-      accept: options.accept,
+    return this.gate.shared(async () => {
+      const layout = requireAddedKey(this.dataDir, text);
+      if (this.manager?.key(layout.z32)) {
+        throw new BackupError(
+          'KEY_IN_USE',
+          `${layout.z32} is being synced by this process; reindex it when it is not running.`,
+          'conflict',
+        );
+      }
+      const cursor = await readCursor(layout.cursorFile);
+      const result = await rebuildIndex(BackupStore.openFs(layout.keyDir), layout.indexFile, {
+        cursor,
+        accept: options.accept,
+      });
+      let bytes = 0;
+      for (const entry of result.index.entries()) bytes += entry.size;
+      return { pubky: layout.z32, files: result.index.size, bytes, differences: result.differences };
     });
-    let bytes = 0;
-    for (const entry of result.index.entries()) bytes += entry.size;
-    return { pubky: layout.z32, files: result.index.size, bytes, differences: result.differences };
+  }
+
+  /** Where the key folders are (`<data dir>/keys`, or where they were moved to). */
+  backupLocation(): Promise<BackupLocation> {
+    return backupLocation(this.dataDir);
+  }
+
+  /**
+   * Moves the backup to `target` (an empty or new folder, any disk) with progress
+   * (`MoveProgress` events, at most two a second): syncing stops, operations in flight finish
+   * first and new ones are refused (`BACKUP_BUSY`) until the move is done; then syncing resumes
+   * from the new place. See `moveBackup` for the steps and errors.
+   */
+  async moveBackup(
+    target: string,
+    options: { signal?: AbortSignal; onProgress?: (progress: MoveProgress) => void } = {},
+  ): Promise<MovedBackup> {
+    return this.gate.exclusive('moving the backup', async () => {
+      const wasRunning = this.running !== undefined;
+      if (this.running) {
+        this.running.stop.abort();
+        await this.running.done.catch(() => {});
+        this.running = undefined;
+      }
+      // Its keys hold what they read from the old place: a new manager reads the moved folders.
+      this.manager = undefined;
+      let last = 0;
+      try {
+        const moved = await moveBackup(this.dataDir, target, {
+          signal: options.signal,
+          onProgress: (progress) => {
+            options.onProgress?.(progress);
+            if (Date.now() - last < 500 && progress.files < progress.totalFiles) return;
+            last = Date.now();
+            this.events.publish('MoveProgress', { ...progress });
+          },
+        });
+        this.events.publish('BackupMoved', { ...moved });
+        return moved;
+      } finally {
+        if (wasRunning) void this.run();
+      }
+    });
   }
 
   /**
@@ -349,7 +448,21 @@ export class BackupService {
   async setConfig(field: string, value: unknown): Promise<Config> {
     const updated = withField(configPath(this.dataDir), this.config, field, value);
     await saveConfig(this.dataDir, updated);
+    const before = this.config;
     this.config = updated;
+    this.manager?.applyConfig(updated);
+    // A shorter versions retention prunes now, not at tomorrow's round.
+    if (
+      this.manager &&
+      updated.versions.keepDays !== before.versions.keepDays &&
+      updated.versions.keepDays > 0
+    ) {
+      for (const pubky of this.manager.pubkys)
+        void this.manager
+          .key(pubky)
+          ?.pruneVersions(updated.versions.keepDays)
+          .catch(() => {});
+    }
     this.events.publish('ConfigChanged', { field, value });
     return updated;
   }

@@ -13,6 +13,12 @@ import {
 import { DaemonClient } from '../daemon/client.js';
 import { BackupError } from '../errors.js';
 import { type CreatedSnapshot, snapshotKey } from '../snapshot/index.js';
+import {
+  type BackupLocation,
+  backupLocation,
+  type MovedBackup,
+  type MoveProgress,
+} from '../store/backup-location.js';
 import { BackupStore, KeyLayout, listKeys } from '../store/index.js';
 import type { SyncStatus } from '../sync/index.js';
 import { checkBackup, type LocalCheckReport } from '../verify/index.js';
@@ -52,6 +58,14 @@ export interface Backend {
       onProgress?: (pubky: string, done: number, total: number) => void;
     },
   ): Promise<Array<LocalCheckReport & { repair?: RepairOutcome }>>;
+  /** Where the key folders are. */
+  backupLocation(): Promise<BackupLocation>;
+  /** Moves the backup to an empty or new folder; `onProgress` gets files and bytes copied so far. */
+  moveBackup(
+    target: string,
+    onProgress: (progress: MoveProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<MovedBackup>;
   close(): Promise<void>;
 }
 
@@ -132,6 +146,9 @@ async function localBackend(context: CliContext, command: string): Promise<Backe
     },
     check: async (pubkys, options) =>
       options.repair ? (await service()).check(pubkys, options) : checkWithoutLock(dataDir, pubkys, options),
+    backupLocation: () => backupLocation(dataDir),
+    moveBackup: async (target, onProgress, signal) =>
+      (await service()).moveBackup(target, { onProgress, signal }),
     close: async () => {
       await opened?.close();
     },
@@ -228,6 +245,25 @@ function daemonBackend(client: DaemonClient): Backend {
           )
         ).report;
       }),
+    backupLocation: async () =>
+      (await client.request<{ location: BackupLocation }>('GET', '/backup-location')).location,
+    moveBackup: async (target, onProgress, signal) => {
+      const following = new AbortController();
+      signal?.addEventListener('abort', () => following.abort(), { once: true });
+      const { daemon } = await client.request<{ daemon: { lastEventId: number } }>('GET', '/status');
+      void client.events(
+        daemon.lastEventId,
+        (event) => event.type === 'MoveProgress' && onProgress(event.data as unknown as MoveProgress),
+        following.signal,
+      );
+      try {
+        return (
+          await client.request<{ moved: MovedBackup }>('POST', '/backup-location', { path: target }, signal)
+        ).moved;
+      } finally {
+        following.abort();
+      }
+    },
     close: async () => {},
   };
 }

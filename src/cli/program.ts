@@ -7,6 +7,8 @@ import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
 import { registerList } from './commands/list.js';
 import { registerLogs } from './commands/logs.js';
+import { registerMoveBackup } from './commands/move-backup.js';
+import { registerOpen } from './commands/open.js';
 import { registerReindex } from './commands/reindex.js';
 import { registerRemove } from './commands/remove.js';
 import { registerResolve } from './commands/resolve.js';
@@ -45,6 +47,8 @@ export function buildProgram(): Command {
   registerConfig(program, context);
   registerDaemon(program, context);
   registerLogs(program, context);
+  registerOpen(program, context);
+  registerMoveBackup(program, context);
   registerTestnet(program, context);
   registerDemo(program, context);
   return program;

@@ -47,7 +47,7 @@ export async function saveConfig(dataDir: string, config: unknown): Promise<Conf
   return valid;
 }
 
-/** Returns a copy of `config` with the dotted `field` set to `value`, validated. */
+/** Returns a copy of `config` with the dotted `field` set to `value` (null: removed, so its default applies), validated. */
 export function withField(file: string, config: Config, field: string, value: unknown): Config {
   const parts = field.split('.');
   const copy: Record<string, unknown> = structuredClone(config);
@@ -59,7 +59,9 @@ export function withField(file: string, config: Config, field: string, value: un
     }
     node = next as Record<string, unknown>;
   }
-  node[parts.at(-1) as string] = value;
+  // null removes the field: an optional one is unset, one with a default gets its default.
+  if (value === null) delete node[parts.at(-1) as string];
+  else node[parts.at(-1) as string] = value;
   return validate(file, copy);
 }
 

@@ -6,28 +6,36 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { type BackupService, requireAddedKey } from '../app/index.js';
 import { BackupError, httpStatusOf, toBackupError } from '../errors.js';
-import { listSnapshots, snapshotTime } from '../snapshot/index.js';
+import { parsePubky } from '../identity/index.js';
+import { checkSnapshot, listSnapshots, snapshotTime } from '../snapshot/index.js';
 import { readActivity } from '../store/index.js';
 import {
   ActivityQuery,
   AddedKeySchema,
   AddKeyBody,
+  BackupLocationSchema,
   CheckBody,
+  CheckKeyBody,
   ConfigPatchBody,
   ErrorSchema,
   EventSchema,
   EventsQuery,
   KeySummarySchema,
+  MoveBackupBody,
   OkSchema,
   PubkyParam,
   RemoveQuery,
+  RestoreVersionBody,
   ResumeBody,
   SnapshotNameParam,
   SnapshotSchema,
   StatusSchema,
   SyncResultsSchema,
+  VersionSchema,
+  VersionsQuery,
 } from './schemas.js';
 import { loopbackOnly, tokenRequired } from './security.js';
+import { type DashboardSessions, mountDashboard } from './web.js';
 
 export interface ApiOptions {
   service: BackupService;
@@ -35,8 +43,8 @@ export interface ApiOptions {
   token: string;
   startedAt: string;
   version: string;
-  /** Dashboard sessions (login cookie), checked beside the bearer token. */
-  sessions?: { has(id: string): boolean };
+  /** Dashboard sessions (login cookie), checked beside the bearer token; the dashboard is served when given. */
+  sessions?: DashboardSessions;
   /** Called by `POST /api/v1/daemon/stop`. */
   onStop: () => void;
   /** Keep-alive comment interval of the event stream (ms). */
@@ -79,6 +87,7 @@ export function createApi(options: ApiOptions): OpenAPIHono {
     },
   });
   app.use('*', loopbackOnly(options.port));
+  if (options.sessions) mountDashboard(app, options.sessions);
   app.use('/api/v1/*', async (c, next) => {
     if (c.req.path === '/api/v1/openapi.json') return next();
     return tokenRequired(options.token, options.sessions)(c, next);
@@ -106,6 +115,7 @@ export function createApi(options: ApiOptions): OpenAPIHono {
     startedAt: options.startedAt,
     dataDir: service.dataDir,
     port: options.port,
+    lastEventId: service.events.lastId,
   });
 
   app.openapi(
@@ -392,6 +402,140 @@ export function createApi(options: ApiOptions): OpenAPIHono {
   app.openapi(
     createRoute({
       method: 'post',
+      path: '/api/v1/check-key',
+      summary: 'Validate a pasted pubky with the same parser and messages as `check-key`',
+      request: { body: { required: true, content: { 'application/json': { schema: CheckKeyBody } } } },
+      responses: {
+        200: {
+          description: 'the canonical pubky',
+          ...json(z.object({ pubky: z.string(), display: z.string() })),
+        },
+        ...errors,
+      },
+    }),
+    (c) => {
+      const key = parsePubky(c.req.valid('json').text);
+      return c.json({ pubky: key.z32, display: key.toDisplay() }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/keys/{pubky}/versions',
+      summary: "Previous versions of a pubky's files (or of one path), oldest first",
+      request: { params: PubkyParam, query: VersionsQuery },
+      responses: {
+        200: { description: 'versions', ...json(z.object({ versions: z.array(VersionSchema) })) },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const versions = await service.versions(c.req.valid('param').pubky, c.req.valid('query').path);
+      return c.json(
+        { versions: versions.map((v) => ({ ...v, versionedAt: v.versionedAt.toISOString() })) },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/keys/{pubky}/versions/restore',
+      summary: 'Put a previous version back into the backup (the current copy becomes a version)',
+      request: {
+        params: PubkyParam,
+        body: { required: true, content: { 'application/json': { schema: RestoreVersionBody } } },
+      },
+      responses: { 200: { description: 'restored', ...json(OkSchema) }, ...errors },
+    }),
+    async (c) => {
+      const { path, at } = c.req.valid('json');
+      const restored = await service.restoreVersion(c.req.valid('param').pubky, path, {
+        at: at ? new Date(at) : undefined,
+      });
+      return c.json(
+        {
+          ...restored,
+          version: { ...restored.version, versionedAt: restored.version.versionedAt.toISOString() },
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/keys/{pubky}/snapshots/{name}/check',
+      summary: 'Verify every entry of a snapshot against its manifest',
+      request: { params: SnapshotNameParam },
+      responses: {
+        200: { description: 'report', ...json(z.object({ report: z.record(z.string(), z.unknown()) })) },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const { pubky, name } = c.req.valid('param');
+      const report = await checkSnapshot(await snapshotFile(service, pubky, name));
+      return c.json({ report: report as unknown as Record<string, unknown> }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/backup-location',
+      summary: 'Where the key folders are',
+      responses: {
+        200: { description: 'the location', ...json(z.object({ location: BackupLocationSchema })) },
+        ...errors,
+      },
+    }),
+    async (c) => c.json({ location: await service.backupLocation() }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/backup-location',
+      summary: 'Move the backup to an empty or new folder (progress: MoveProgress events); answers when done',
+      request: { body: { required: true, content: { 'application/json': { schema: MoveBackupBody } } } },
+      responses: {
+        200: { description: 'moved', ...json(z.object({ moved: z.record(z.string(), z.unknown()) })) },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const moved = await service.moveBackup(c.req.valid('json').path);
+      return c.json({ moved: { ...moved } }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/login-link',
+      summary: 'A one-time link that logs a browser into the dashboard (HttpOnly, SameSite=Strict cookie)',
+      responses: {
+        200: { description: 'the link, valid once within 2 minutes', ...json(z.object({ url: z.string() })) },
+        ...errors,
+      },
+    }),
+    (c) => {
+      if (!options.sessions)
+        throw new BackupError('NO_DASHBOARD', 'This daemon serves no dashboard.', 'not-found');
+      return c.json(
+        { url: `http://127.0.0.1:${options.port}/login?code=${options.sessions.newLoginCode()}` },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
       path: '/api/v1/daemon/stop',
       summary: 'Stop the daemon (it finishes writing, then exits)',
       responses: { 202: { description: 'stopping', ...json(OkSchema) }, ...errors },
@@ -412,6 +556,19 @@ export function createApi(options: ApiOptions): OpenAPIHono {
     },
   });
   return app;
+}
+
+/** The file of a key's snapshot by name; `NO_SUCH_SNAPSHOT` for anything else (no path tricks). */
+async function snapshotFile(service: BackupService, pubky: string, name: string): Promise<string> {
+  const layout = requireAddedKey(service.dataDir, pubky);
+  if (!snapshotTime(name) || !(await listSnapshots(layout)).some((s) => s.name === name)) {
+    throw new BackupError(
+      'NO_SUCH_SNAPSHOT',
+      `${layout.z32} has no snapshot ${JSON.stringify(name)}.`,
+      'not-found',
+    );
+  }
+  return join(layout.snapshotsDir, name);
 }
 
 /** Run outcomes as plain JSON: reports, or `{pubky, error: {code, message, details}}`. */

@@ -5,6 +5,7 @@ import { BackupError } from '../errors.js';
 import { createApi } from './api.js';
 import { type DaemonInfo, newToken, removeDaemonInfo, writeDaemonInfo } from './daemon-file.js';
 import { createDaemonLogger } from './logger.js';
+import { DashboardSessions } from './web.js';
 
 export interface DaemonOptions {
   dataDir: string;
@@ -76,6 +77,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       token,
       startedAt,
       version: options.version,
+      sessions: new DashboardSessions(),
       onStop: stop,
     });
     const info: DaemonInfo = {

@@ -67,6 +67,7 @@ export const DaemonSchema = z
     startedAt: z.string(),
     dataDir: z.string(),
     port: z.number().int(),
+    lastEventId: z.number().int().openapi({ description: 'the newest event id: follow /events from here' }),
   })
   .openapi('Daemon');
 
@@ -168,3 +169,44 @@ export const EventSchema = z
   .openapi('Event');
 
 export const OkSchema = z.object({}).passthrough().openapi('Result');
+
+export const CheckKeyBody = z
+  .object({ text: z.string().openapi({ example: 'https://pubky.app/profile/…' }) })
+  .openapi('CheckKey');
+
+export const VersionsQuery = z.object({
+  path: z
+    .string()
+    .optional()
+    .openapi({ param: { name: 'path', in: 'query' }, example: '/pub/pubky.app/profile.json' }),
+});
+
+export const VersionSchema = z
+  .object({ path: z.string(), storePath: z.string(), versionedAt: z.string(), size: z.number().int() })
+  .openapi('Version');
+
+export const RestoreVersionBody = z
+  .object({
+    path: z.string().startsWith('/pub/'),
+    at: z
+      .string()
+      .optional()
+      .openapi({ description: 'ISO 8601: the version current at that time (default: the newest)' }),
+  })
+  .openapi('RestoreVersion');
+
+export const MoveBackupBody = z
+  .object({
+    path: z
+      .string()
+      .refine((p) => p.startsWith('/'), 'an absolute path (starting with /)')
+      .openapi({ example: '/mnt/usb/pubky-backup' }),
+  })
+  .openapi('MoveBackup');
+
+export const BackupLocationSchema = z
+  .object({
+    path: z.string().openapi({ description: 'the real folder holding the key folders' }),
+    moved: z.boolean().openapi({ description: 'false while it is the default, <data dir>/keys' }),
+  })
+  .openapi('BackupLocation');

@@ -12,7 +12,8 @@ const PERIOD_MS = { hourly: 3_600_000, daily: 86_400_000, weekly: 7 * 86_400_000
 export interface ScheduleOptions {
   dataDir: string;
   pubkys: () => string[];
-  config: Config['snapshots'];
+  /** The schedule and retention, read every round: a changed setting applies without a restart. */
+  config: () => Config['snapshots'];
   tool: string;
   signal: AbortSignal;
   /** How often to look whether a snapshot is due. Default 1 min. */
@@ -28,14 +29,14 @@ export interface ScheduleOptions {
  * schedule never writes an empty snapshot, nor one of a half-done first backup.
  */
 export async function runSnapshotSchedule(options: ScheduleOptions): Promise<void> {
-  if (options.config.every === 'off') return;
-  const period = PERIOD_MS[options.config.every];
   const now = options.now ?? (() => new Date());
   while (!options.signal.aborted) {
-    for (const pubky of options.pubkys()) {
-      if (options.signal.aborted) return;
+    const config = options.config();
+    const every = config.every;
+    for (const pubky of every === 'off' ? [] : options.pubkys()) {
+      if (options.signal.aborted || every === 'off') return;
       try {
-        const file = await snapshotIfDue(options.dataDir, pubky, period, options, now);
+        const file = await snapshotIfDue(options.dataDir, pubky, { ...config, every }, options, now);
         if (file) options.onSnapshot?.(pubky, file);
       } catch (error) {
         options.onError?.(pubky, error as Error);
@@ -48,10 +49,11 @@ export async function runSnapshotSchedule(options: ScheduleOptions): Promise<voi
 async function snapshotIfDue(
   dataDir: string,
   pubky: string,
-  period: number,
+  config: Config['snapshots'] & { every: keyof typeof PERIOD_MS },
   options: ScheduleOptions,
   now: () => Date,
 ): Promise<CreatedSnapshot | undefined> {
+  const period = PERIOD_MS[config.every];
   const layout = new KeyLayout(dataDir, pubky);
   const lastRun = await readLastRun(layout.lastRunFile);
   if (!lastRun || (lastRun.outcome !== 'ok' && lastRun.outcome !== 'paused')) return undefined;
@@ -60,7 +62,7 @@ async function snapshotIfDue(
   const newest = snapshots.at(-1);
   if (newest && now().getTime() - newest.createdAt.getTime() < period) return undefined;
   const created = await snapshotKey(dataDir, pubky, { tool: options.tool, now });
-  const { every: _every, ...policy } = options.config;
+  const { every: _every, ...policy } = config;
   if (hasPolicy(policy)) {
     for (const old of (await planPruneKeepingGood(await listSnapshots(layout), policy)).remove)
       await rm(old.file, { force: true });

@@ -471,6 +471,15 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     report.cursor = this.cursorValue;
     report.pendingRetries = this.retry.size;
     await this.recordRun(report.waiting ? 'waiting' : report.paused ? 'paused' : 'ok', report);
+    // Runs that changed something are the activity a person looks for; quiet polls are not logged.
+    if (report.stored + report.deleted + report.failed + report.repaired > 0) {
+      await this.log(
+        'synced',
+        `${report.stored} stored, ${report.deleted} deleted${report.failed ? `, ${report.failed} failed` : ''}` +
+          `${report.repaired ? `, ${report.repaired} repaired` : ''} (cursor ${report.cursor})`,
+        { stored: report.stored, deleted: report.deleted, failed: report.failed, bytes: report.bytes },
+      );
+    }
     this.emit('report', report);
     if (report.waiting) {
       this.setStatus({ state: 'waiting', reason: WAITING_REASON });
@@ -500,6 +509,11 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
         );
       }
     }
+  }
+
+  /** Puts a previous version of `path` back (the version current at `at`, or the newest). */
+  restoreVersion(path: string, at?: Date) {
+    return this.writer.restoreVersion(path, at);
   }
 
   /** Deletes versions older than `keepDays` (the running sync's daily retention). */

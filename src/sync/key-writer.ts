@@ -15,7 +15,7 @@ import {
   writeCursor,
   writePaused,
 } from '../store/index.js';
-import { pruneVersions } from '../versions/index.js';
+import { pruneVersions, restoreVersion } from '../versions/index.js';
 import { type PlannedChange, planBatch } from './batch.js';
 import { isMassDelete } from './delete-guard.js';
 import { downloadFile, IntegrityError } from './download.js';
@@ -158,6 +158,15 @@ export class KeyWriter {
     } finally {
       await release();
     }
+  }
+
+  /** Puts a previous version back, updating this key's own index and versions journal. */
+  restoreVersion(path: string, at?: Date) {
+    return restoreVersion(this.ctx.store, this.ctx.layout, path, {
+      at,
+      index: this.ctx.index,
+      versionsIndex: this.ctx.versionsIndex,
+    });
   }
 
   /** Applies the versions retention under the write lock, with this key's own versions journal. */

@@ -53,9 +53,24 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
   /** Keys that could not even start (homeserver not found, unreadable state): reported by every run. */
   private readonly broken = new Map<string, Error>();
   private readonly clients = new Map<string, { client: HomeserverClient; downloads: PQueue }>();
+  /** Restarts `run`'s poll timer with the current interval (set while `run` runs). */
+  private restartPoll?: () => void;
 
   private constructor(private readonly options: SyncManagerOptions) {
     super();
+  }
+
+  /**
+   * New settings while running: the poll interval and download concurrency apply at once; the
+   * request timeout applies to homeservers connected after the change.
+   */
+  applyConfig(config: Config): void {
+    const old = this.options.config;
+    this.options.config = config;
+    if (config.downloadConcurrency !== old.downloadConcurrency) {
+      for (const { downloads } of this.clients.values()) downloads.concurrency = config.downloadConcurrency;
+    }
+    if (config.syncIntervalSeconds !== old.syncIntervalSeconds) this.restartPoll?.();
   }
 
   static async open(options: SyncManagerOptions): Promise<SyncManager> {
@@ -196,9 +211,15 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       else if (status.state !== 'syncing' && waiting.delete(pubky)) void regroup();
     };
     this.on('status', onStatus);
-    const poll = setInterval(() => {
-      for (const pubky of this.keys.keys()) wake(pubky);
-    }, this.options.config.syncIntervalSeconds * 1000);
+    const startPoll = () =>
+      setInterval(() => {
+        for (const pubky of this.keys.keys()) wake(pubky);
+      }, this.options.config.syncIntervalSeconds * 1000);
+    let poll = startPoll();
+    this.restartPoll = () => {
+      clearInterval(poll);
+      poll = startPoll();
+    };
     const relocate = setInterval(async () => {
       // Someone moved: regroup the live connections by homeserver.
       if (await this.relocate()) await regroup();
@@ -209,6 +230,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     clearInterval(poll);
     clearInterval(relocate);
     this.onKeysChanged = undefined;
+    this.restartPoll = undefined;
     this.off('status', onStatus);
     for (const timer of pending.values()) clearTimeout(timer);
     await watchers.done;

@@ -42,13 +42,19 @@ export function pickVersion(versions: readonly FileVersion[], at?: Date): FileVe
  * Puts a previous version of `path` back into the mirror (`data/`), like Syncthing's restore: the
  * current copy, if its bytes differ, becomes a version itself; the index records the restored
  * bytes (the mirror then differs from the homeserver until the file changes there again). Takes
- * the key's write lock; the caller holds the instance lock (no sync may write the index meanwhile).
+ * the key's write lock. The index written is the running sync's own (`options.index`) or, when no
+ * sync runs (the caller holds the instance lock), the one on disk.
  */
 export async function restoreVersion(
   store: BackupStore,
   layout: KeyLayout,
   path: string,
-  options: { at?: Date } = {},
+  options: {
+    at?: Date;
+    /** The index and versions journal to update: a running sync's own; default: read from the files. */
+    index?: FileIndex;
+    versionsIndex?: FileIndex;
+  } = {},
 ): Promise<RestoredVersion> {
   const versions = await listVersions(store, path);
   const version = pickVersion(versions, options.at);
@@ -85,11 +91,11 @@ export async function restoreVersion(
     const committed = await staged.commit();
     await store.flush();
     if (committed.replaced && currentHash) {
-      const versionsIndex = await FileIndex.open(layout.versionsIndexFile);
+      const versionsIndex = options.versionsIndex ?? (await FileIndex.open(layout.versionsIndexFile));
       versionsIndex.set({ path: committed.replaced, ...currentHash, cursor: '0' });
       await versionsIndex.flush();
     }
-    const index = await FileIndex.open(layout.indexFile);
+    const index = options.index ?? (await FileIndex.open(layout.indexFile));
     const before = index.get(path);
     index.set({
       path,

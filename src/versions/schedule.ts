@@ -10,16 +10,17 @@ const DAY_MS = 86_400_000;
 export async function runVersionRetention(options: {
   pubkys: () => string[];
   prune: (pubky: string, keepDays: number) => Promise<unknown>;
-  keepDays: number;
+  /** Read every round: a changed setting applies at the next round (the service also prunes at once). */
+  keepDays: () => number;
   signal: AbortSignal;
   everyMs?: number;
   onError?: (pubky: string, error: Error) => void;
 }): Promise<void> {
-  if (options.keepDays === 0) return;
   while (!options.signal.aborted) {
-    for (const pubky of options.pubkys()) {
+    const keepDays = options.keepDays();
+    for (const pubky of keepDays === 0 ? [] : options.pubkys()) {
       if (options.signal.aborted) return;
-      await options.prune(pubky, options.keepDays).catch((error: Error) => options.onError?.(pubky, error));
+      await options.prune(pubky, keepDays).catch((error: Error) => options.onError?.(pubky, error));
     }
     await sleep(options.everyMs ?? DAY_MS, options.signal).catch(() => {});
   }

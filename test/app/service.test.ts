@@ -95,4 +95,25 @@ describe('BackupService', () => {
       details: { pid: process.pid, command: 'test' },
     });
   });
+
+  it('the backup moves while the service runs: syncing pauses, other work is refused meanwhile, then resumes from the new place', async () => {
+    const user = await signup(hs);
+    await seed(hs, user, 60, 1_000, 5_000);
+    const running = service.run();
+    await service.add(user.z32, { homeserver: hs.url });
+    await until(async () => (await service.status(user.z32)).files === 60);
+    const target = join(await mkdtemp(join(tmpdir(), 'pubky-moved-')), 'backup');
+    const moving = service.moveBackup(target);
+    await expect(service.createSnapshots([user.z32])).rejects.toMatchObject({ code: 'BACKUP_BUSY' });
+    const moved = await moving;
+    expect(moved).toMatchObject({ to: target });
+    expect(service.events.since(0).map((e) => e.type)).toContain('BackupMoved');
+    await put(hs, user, '/pub/after-move.txt', 'new');
+    await until(() => existsSync(join(target, user.z32, 'data/pub/after-move.txt')));
+    expect((await service.status(user.z32)).files).toBe(61);
+    const [report] = await service.check([user.z32]);
+    expect(report?.problems).toEqual([]);
+    await service.close();
+    await running;
+  });
 });

@@ -91,7 +91,7 @@ describe('pubky-backup snapshot', () => {
     const schedule = runSnapshotSchedule({
       dataDir,
       pubkys: () => [user.z32],
-      config: { ...DEFAULT_CONFIG.snapshots, every: 'hourly', keepLast: 2 },
+      config: () => ({ ...DEFAULT_CONFIG.snapshots, every: 'hourly', keepLast: 2 }),
       tool: 'test',
       signal: stop.signal,
       checkEveryMs: 20,

@@ -240,7 +240,7 @@ describe('interrupted and scheduled snapshots', () => {
       const schedule = runSnapshotSchedule({
         dataDir: dir,
         pubkys: () => [pubky],
-        config: { every: 'hourly', keepLast: 2 },
+        config: () => ({ every: 'hourly', keepLast: 2 }),
         tool: 'test',
         signal: controller.signal,
         onSnapshot: (_, created) => made.push(created.file),
