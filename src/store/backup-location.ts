@@ -114,8 +114,9 @@ export async function moveBackup(
   const releases: Array<() => Promise<void>> = [];
   try {
     for (const pubky of await listKeys(dataDir)) {
+      // Through `keys`, so that releasing after the switch finds a lock that moved with a rename.
       releases.push(
-        await acquireWriteLock(join(current.path, pubky, 'state'), {
+        await acquireWriteLock(join(keys, pubky, 'state'), {
           command: 'moving the backup',
           signal: options.signal,
         }),

@@ -209,3 +209,52 @@ describe('one error type: usage errors, --json on every path, one bad key never 
     }
   });
 });
+
+describe('moving the backup from the CLI', () => {
+  it('without a daemon, then through one: location, move-backup, syncing goes on in the new place', {
+    timeout: 60_000,
+  }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pubky-backup-move-cli-'));
+    const elsewhere = await mkdtemp(
+      join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'pubky-backup-move-cli-'),
+    );
+    const user = await signup(testnet.homeserver);
+    await put(testnet.homeserver, user, '/pub/app/a.txt', 'A');
+    const cli = (...args: string[]) => runCli(['--data-dir', dataDir, ...pkdns(), ...args]);
+    expect((await cli('add', user.z32, '--homeserver', testnet.homeserver.url)).code).toBe(0);
+    expect((await cli('sync', '--once')).code).toBe(0);
+
+    const first = join(elsewhere, 'one');
+    const moved = await cli('--json', 'move-backup', first);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout)).toMatchObject({ ok: true, to: first, files: expect.any(Number) });
+    expect((await cli('location')).stdout.trim()).toBe(first);
+    expect(await readFile(join(first, user.z32, 'data/pub/app/a.txt'), 'utf8')).toBe('A');
+    const busy = await cli('--json', 'move-backup', join(first, 'inside'));
+    expect(busy.code).toBe(2);
+    expect(JSON.parse(busy.stdout).error.code).toBe('TARGET_INSIDE_BACKUP');
+
+    const { child } = await startDaemon(dataDir);
+    try {
+      const second = join(elsewhere, 'two');
+      const through = await cli('--json', 'move-backup', second);
+      expect(through.code, through.stderr).toBe(0);
+      expect(existsSync(first)).toBe(false);
+      await put(testnet.homeserver, user, '/pub/app/b.txt', 'B');
+      const deadline = Date.now() + 15_000;
+      while (!existsSync(join(second, user.z32, 'data/pub/app/b.txt'))) {
+        if (Date.now() > deadline) {
+          const { readdirSync, readFileSync } = await import('node:fs');
+          for (const f of readdirSync(join(dataDir, 'logs')))
+            console.log(readFileSync(join(dataDir, 'logs', f), 'utf8'));
+          console.log(through.stdout, through.stderr, (await cli('--json', 'status')).stdout);
+          throw new Error('the daemon did not sync into the new place');
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await child.done;
+    }
+  });
+});

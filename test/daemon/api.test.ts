@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,12 @@ describe('control API routes', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
+        '/api/v1/backup-location',
+        '/api/v1/check-key',
+        '/api/v1/login-link',
+        '/api/v1/keys/{pubky}/versions',
+        '/api/v1/keys/{pubky}/versions/restore',
+        '/api/v1/keys/{pubky}/snapshots/{name}/check',
         '/api/v1/config',
         '/api/v1/daemon/stop',
         '/api/v1/events',
@@ -212,6 +218,60 @@ describe('control API routes', () => {
     });
     expect(refused.status).toBe(400);
     expect((await body(refused)).error.code).toBe('CONFIG_INVALID');
+  });
+
+  it('versions: a file changed on the homeserver keeps its previous copy, which can be listed and restored', async () => {
+    const other = await signup(testnet.homeserver);
+    await put(testnet.homeserver, other, '/pub/app/v.txt', 'first');
+    await api('/keys', {
+      method: 'POST',
+      body: JSON.stringify({ pubky: other.z32, homeserver: testnet.homeserver.url }),
+    });
+    await api(`/keys/${other.z32}/sync`, { method: 'POST' });
+    await put(testnet.homeserver, other, '/pub/app/v.txt', 'second');
+    await api(`/keys/${other.z32}/sync`, { method: 'POST' });
+    const { versions } = await body(await api(`/keys/${other.z32}/versions?path=/pub/app/v.txt`));
+    expect(versions).toEqual([expect.objectContaining({ path: '/pub/app/v.txt', size: 5 })]);
+    const restored = await api(`/keys/${other.z32}/versions/restore`, {
+      method: 'POST',
+      body: JSON.stringify({ path: '/pub/app/v.txt', at: versions[0].versionedAt }),
+    });
+    expect(restored.status).toBe(200);
+    expect(await body(restored)).toMatchObject({ changed: true });
+    const file = join(dataDir, 'keys', other.z32, 'data/pub/app/v.txt');
+    expect(await readFile(file, 'utf8')).toBe('first');
+    const none = await api(`/keys/${other.z32}/versions/restore`, {
+      method: 'POST',
+      body: JSON.stringify({ path: '/pub/app/none' }),
+    });
+    expect(none.status).toBe(404);
+    expect((await body(none)).error.code).toBe('VERSION_NOT_FOUND');
+  });
+
+  it('check-key gives the parser message; backup-location says where the backup is; a login link is single-use', async () => {
+    const bad = await api('/check-key', { method: 'POST', body: JSON.stringify({ text: 'pk:abc' }) });
+    expect(bad.status).toBe(400);
+    expect((await body(bad)).error.message).toMatch(/52|length|characters/);
+    const good = await body(
+      await api('/check-key', { method: 'POST', body: JSON.stringify({ text: `pubky${user.z32}` }) }),
+    );
+    expect(good.pubky).toBe(user.z32);
+    expect((await body(await api('/backup-location'))).location).toEqual({
+      path: join(dataDir, 'keys'),
+      moved: false,
+    });
+    const moveRelative = await api('/backup-location', {
+      method: 'POST',
+      body: JSON.stringify({ path: 'relative/dir' }),
+    });
+    expect(moveRelative.status).toBe(400);
+    const { url } = await body(await api('/login-link', { method: 'POST' }));
+    const first = await fetch(url, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('set-cookie')).toMatch(/HttpOnly.*SameSite=Strict|SameSite=Strict.*HttpOnly/i);
+    const session = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect((await api('/status', { token: null, headers: { cookie: session } })).status).toBe(200);
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(403);
   });
 
   it('an unknown route is a JSON 404', async () => {

@@ -79,9 +79,12 @@ describe('moving the backup', () => {
     try {
       expect(await moveBackup(dataDir, first)).toMatchObject({ renamed: true, files: 41 });
       expect(await tree(join(dataDir, 'keys'))).toEqual(before);
-      const second = join(elsewhere, 'b');
+      // The key's write lock, held during the move and moved with the rename, was released there.
+      expect(existsSync(join(first, KEY, 'state/write.lock'))).toBe(false);
+      const second = `${first}-b`; // same disk again: the link's folder renamed
       await moveBackup(dataDir, second);
       expect(existsSync(first)).toBe(false);
+      expect(existsSync(join(second, KEY, 'state/write.lock'))).toBe(false);
       expect(await tree(join(dataDir, 'keys'))).toEqual(before);
       const home = await moveBackup(dataDir, join(dataDir, 'keys'));
       expect(home.to).toBe(join(dataDir, 'keys'));
@@ -91,6 +94,7 @@ describe('moving the backup', () => {
       expect(await backupLocation(dataDir)).toEqual({ path: join(dataDir, 'keys'), moved: false });
     } finally {
       await rm(first, { recursive: true, force: true });
+      await rm(`${first}-b`, { recursive: true, force: true });
     }
   });
 
