@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { FileIndex, KeyLayout, RetryQueue, readActivity, readCursor, readLastRun } from '../store/index.js';
 import { readKeyConfig, readPaused } from '../sync/index.js';
+import { latestVerifySummary } from '../verify/index.js';
 
 /** What `list` and `status` say about one key, read from its state folder (no network). */
 export async function summarizeKey(dataDir: string, pubky: string, activity = 0) {
   const layout = new KeyLayout(dataDir, pubky);
-  const [config, cursor, index, retry, paused, resolved, lastRun] = await Promise.all([
+  const [config, cursor, index, retry, paused, resolved, lastRun, lastVerify] = await Promise.all([
     readKeyConfig(layout.keyConfigFile, pubky),
     readCursor(layout.cursorFile),
     FileIndex.open(layout.indexFile),
@@ -14,6 +15,7 @@ export async function summarizeKey(dataDir: string, pubky: string, activity = 0)
     readPaused(layout),
     readJson(layout.homeserverFile),
     readLastRun(layout.lastRunFile),
+    latestVerifySummary(layout),
   ]);
   let bytes = 0;
   for (const entry of index.entries()) bytes += entry.size;
@@ -32,6 +34,8 @@ export async function summarizeKey(dataDir: string, pubky: string, activity = 0)
       .map((item) => ({ path: item.path, attempts: item.attempts, lastError: item.lastError })),
     paused: paused && !paused.accepted ? { deletes: paused.deletes, files: paused.files } : null,
     lastRun: lastRun ?? null,
+    /** The newest `verify` report in short (`state/verify/`), or null. */
+    lastVerify: lastVerify ?? null,
     recentActivity: activity > 0 ? await readActivity(layout.activityLog, { last: activity }) : [],
   };
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { WAITING_REASON } from '../../sync/index.js';
+import type { VerifySummary } from '../../verify/index.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, summarizeKey } from '../key-summary.js';
 import { selectKeys } from '../keys.js';
@@ -30,6 +31,7 @@ export function registerStatus(program: Command, context: CliContext): void {
             k.lastRun?.skipped
               ? `  skipped     ${k.lastRun.skipped} unreadable feed entries in the last run (see the activity below)`
               : undefined,
+            k.lastVerify ? `  verified    ${describeVerify(k.lastVerify)}` : undefined,
             k.pendingRetries.length > 0
               ? `  failing     ${k.pendingRetries.length} files waiting for retry, e.g. ${k.pendingRetries[0]?.path}: ${k.pendingRetries[0]?.lastError}`
               : undefined,
@@ -41,4 +43,14 @@ export function registerStatus(program: Command, context: CliContext): void {
         .join('\n\n');
       context.output().result({ keys }, human || 'no pubkys yet: add one with `pubky-backup add <pubky>`');
     });
+}
+
+/** The last `verify` in one line: when, against which homeserver, the outcome and its counts. */
+function describeVerify(v: VerifySummary): string {
+  const c = v.counts;
+  const outcome =
+    v.outcome === 'identical'
+      ? `identical (${c.identical} files${v.readData ? ', every byte read' : ''})`
+      : `DIFFERENCES: ${c.missing} missing, ${c.changed} changed, ${c.notBackedUp} not backed up, ${c.unverifiable} unverifiable`;
+  return `${v.checkedAt} against ${v.homeserver}: ${outcome}${v.cursorBehind ? ' (the backup was behind the feed)' : ''}`;
 }
