@@ -311,8 +311,11 @@ async function plan(
   const what: Record<MigrateStep, string> = {
     check: `check that ${record.target.url} answers as a homeserver`,
     signup: `sign in on ${record.target.key}, or sign up${options.signupToken ? ' with the signup token' : ''}`,
-    restore: `upload ${r.uploaded} files (${r.uploadedBytes} bytes) from ${r.source.location}; ${r.alreadyThere} already there`,
-    publish: `publish _pubky → ${record.target.key} to ${options.publish.relays.length} relays${options.publish.dht ? ' and the DHT' : ''} (other records kept)`,
+    restore:
+      `upload ${plural(r.uploaded, 'file')} (${r.uploadedBytes} bytes) from ${r.source.kind} ${r.source.location}; ` +
+      `${r.alreadyThere} already there` +
+      (r.failed.length > 0 ? `; ${plural(r.failed.length, 'file')} cannot be restored from it` : ''),
+    publish: `publish _pubky → ${record.target.key} to ${plural(options.publish.relays.length, 'relay')}${options.publish.dht ? ' and the DHT' : ''} (other records kept)`,
     repoint: record.before.homeserverUrl
       ? `pin the backup to ${record.target.url} (no file downloaded again)`
       : 'let the backup follow PKDNS to the new homeserver (no file downloaded again)',
@@ -331,4 +334,8 @@ function stepList(record: MigrateRecord): MigrateResult['steps'] {
     step,
     ...(record.steps[step] as StepRecord),
   }));
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -16,7 +16,6 @@ import { openResolver } from '../pkdns-setup.js';
 import { hasKeyFlags, keypairFromFlags, type RestoreFlags, withRestoreOptions } from '../restore-options.js';
 import { createRestoreProgress } from '../restore-progress.js';
 import { asUserError } from '../user-errors.js';
-import { describeRestore } from './restore.js';
 
 export function registerMigrate(program: Command, context: CliContext): void {
   withRestoreOptions(
@@ -96,7 +95,8 @@ function describeMigrate(r: MigrateResult): string {
         `  ${i + 1}. ${s.step.padEnd(8)} ${s.status === 'done' ? '(done in an earlier run) ' : ''}${s.detail}`,
       );
     }
-    if (r.restore) lines.push(describeRestore(r.pubky, r.restore).replace(/^/gm, '  '));
+    for (const f of r.restore?.failed ?? []) lines.push(`  cannot be restored: ${f.path} (${f.reason})`);
+    for (const note of r.restore?.notes ?? []) lines.push(`  note: ${note}`);
     lines.push('  nothing was changed (dry run)');
   } else {
     lines.push(
