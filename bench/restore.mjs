@@ -6,7 +6,8 @@
 //   node bench/restore.mjs --files 500      (quick run)
 //
 // Options: --files N (default 10000), --concurrency N (ours and curl's; default 8), --keep (leave
-// the temp folder), --no-write (don't rewrite the restore section of BENCHMARKS.md).
+// the temp folder), --no-write (don't rewrite the restore section of BENCHMARKS.md), --profile DIR
+// (CPU profiles of our restore and verify processes into DIR).
 //
 // Everything runs on 127.0.0.1 in child processes: the testnet (bench/testnet-server.mjs, folder
 // storage), our CLI (under /usr/bin/time -v for its peak RSS when that exists), and curl.
@@ -37,7 +38,7 @@ const START_MARK = '<!-- restore-bench:start -->';
 const END_MARK = '<!-- restore-bench:end -->';
 
 function parseArgs(argv) {
-  const options = { files: 10_000, concurrency: 8, keep: false, write: true };
+  const options = { files: 10_000, concurrency: 8, keep: false, write: true, profile: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const count = () => {
@@ -49,6 +50,7 @@ function parseArgs(argv) {
     else if (arg === '--concurrency') options.concurrency = count();
     else if (arg === '--keep') options.keep = true;
     else if (arg === '--no-write') options.write = false;
+    else if (arg === '--profile') options.profile = argv[++i];
     else throw new Error(`unknown option ${arg}`);
   }
   return options;
@@ -281,6 +283,9 @@ async function curlUpload(server, files, concurrency, dir, label) {
   return run;
 }
 
+/** Node flags for our CLI: a CPU profile with `--profile DIR`. */
+let nodeFlags = [];
+
 async function oursRestore(server, backupDir, keyFile, pubky, concurrency, dir) {
   flushDisks();
   const serverCpu = await cpuSeconds(server.pid);
@@ -288,6 +293,7 @@ async function oursRestore(server, backupDir, keyFile, pubky, concurrency, dir) 
   const run = await timed(
     process.execPath,
     [
+      ...nodeFlags,
       BIN,
       '--data-dir',
       backupDir,
@@ -357,10 +363,14 @@ async function curlListAndHead(server, pubky, concurrency, dir, label) {
 async function oursVerify(server, backupDir, pubky, dir) {
   log('ours: pubky-backup verify');
   const serverCpu = await cpuSeconds(server.pid);
-  const run = await timed(process.execPath, [BIN, '--data-dir', backupDir, '--json', 'verify', pubky], {
-    timeFile: join(dir, 'ours-verify.time'),
-    stdout: 'pipe',
-  });
+  const run = await timed(
+    process.execPath,
+    [...nodeFlags, BIN, '--data-dir', backupDir, '--json', 'verify', pubky],
+    {
+      timeFile: join(dir, 'ours-verify.time'),
+      stdout: 'pipe',
+    },
+  );
   run.serverCpuS = (await cpuSeconds(server.pid)) - serverCpu;
   run.report = JSON.parse(run.stdout.trim().split('\n').at(-1));
   log(`  ours: ${secs(run.ms)} s (${run.report.outcome})`);
@@ -528,6 +538,10 @@ async function writeReport(r, options, facts) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   const facts = machineFacts();
+  if (options.profile) {
+    await mkdir(options.profile, { recursive: true });
+    nodeFlags = ['--cpu-prof', '--cpu-prof-dir', options.profile];
+  }
   tempRoot = await mkdtemp(join(os.tmpdir(), 'pubky-bench-restore-'));
   const server = await startServer(join(tempRoot, 'server'));
   log(`testnet: ${server.homeserver} (pid ${server.pid}), temp ${tempRoot}, load ${facts.load}`);

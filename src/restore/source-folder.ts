@@ -1,5 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { DATA_PREFIX, homeserverPathOf } from '../store/index.js';
 import { RestoreError } from './errors.js';
@@ -34,7 +34,12 @@ export async function openFolderSource(dir: string): Promise<RestoreSource> {
       continue;
     }
     const { size } = await stat(full);
-    files.push({ path, size, read: () => createReadStream(full, { highWaterMark: 256 * 1024 }) });
+    files.push({
+      path,
+      size,
+      read: () => createReadStream(full, { highWaterMark: 256 * 1024 }),
+      readWhole: () => readFile(full),
+    });
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { kind: 'folder', location: root, files, unusable, notes: [], close: async () => {} };

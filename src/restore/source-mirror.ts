@@ -40,7 +40,13 @@ export async function openMirrorSource(layout: KeyLayout): Promise<RestoreSource
         });
       } else {
         const at = info.path;
-        files.push({ path: entry.path, size: entry.size, blake3: entry.blake3, read: () => store.read(at) });
+        files.push({
+          path: entry.path,
+          size: entry.size,
+          blake3: entry.blake3,
+          read: () => store.read(at),
+          readWhole: () => store.readWhole(at),
+        });
       }
     }
   };

@@ -13,6 +13,8 @@ export interface SourceFile {
   blake3?: string;
   /** The bytes, streamed; each call reads them again (a retried upload). */
   read(): AsyncIterable<Uint8Array>;
+  /** The bytes at once, where that is cheaper (one file read); used for small files. */
+  readWhole?(): Promise<Uint8Array>;
 }
 
 /** Where a restore reads from: the key's mirror, a snapshot, or a folder laid out like `data/`. */

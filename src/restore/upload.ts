@@ -11,6 +11,42 @@ export class SourceDamagedError extends Error {
 
 /** Attempts of one upload (the first included) on a 5xx, a 429 or a dropped connection. */
 const UPLOAD_ATTEMPTS = 3;
+/** Files up to this size are read whole and checked before a byte is sent (one read, one write). */
+export const WHOLE_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The body to send for `file`: small files read at once and already verified (size and BLAKE3:
+ * damaged bytes are never sent at all), larger ones streamed through `verifiedBytes`.
+ */
+async function bodyOf(
+  file: SourceFile,
+  result: { blake3?: string },
+  onBytes: (n: number) => void,
+): Promise<Uint8Array | AsyncIterable<Uint8Array>> {
+  if (!file.readWhole || file.size > WHOLE_FILE_BYTES) return verifiedBytes(file, result, onBytes);
+  const bytes = await file.readWhole();
+  const hasher = await newBlake3();
+  hasher.update(bytes);
+  const blake3 = hasher.digest();
+  checkBytes(file, bytes.length, blake3);
+  result.blake3 = blake3;
+  onBytes(bytes.length);
+  return bytes;
+}
+
+/** Throws `SourceDamagedError` when the bytes read are not the ones the source vouches for. */
+function checkBytes(file: SourceFile, size: number, blake3: string): void {
+  if (size !== file.size) {
+    throw new SourceDamagedError(
+      `${size} bytes read, ${file.size} expected: the source changed or is damaged`,
+    );
+  }
+  if (file.blake3 !== undefined && blake3 !== file.blake3) {
+    throw new SourceDamagedError(
+      `its bytes (BLAKE3 ${blake3}) are not the backed-up ones (${file.blake3}): damaged in the source`,
+    );
+  }
+}
 
 /**
  * The file's bytes, streamed, with their size and BLAKE3 checked against `file` before the last
@@ -71,15 +107,11 @@ export async function uploadFile(
     const result: { blake3?: string } = {};
     let sent = 0;
     try {
-      await client.put(
-        session,
-        file.path,
-        verifiedBytes(file, result, (n) => {
-          sent += n;
-          options.onBytes?.(n);
-        }),
-        { contentLength: file.size, signal: options.signal },
-      );
+      const body = await bodyOf(file, result, (n) => {
+        sent += n;
+        options.onBytes?.(n);
+      });
+      await client.put(session, file.path, body, { contentLength: file.size, signal: options.signal });
       return result.blake3 ?? (file.blake3 as string);
     } catch (error) {
       options.onBytes?.(-sent);

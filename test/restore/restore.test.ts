@@ -128,21 +128,29 @@ describe('restore from the mirror', () => {
     expect((await served(target, '/pub/pubky.app/posts/0001')).toString()).toBe('first post');
   });
 
-  it('a file damaged in the backup is never uploaded (cut off before its last byte); the rest are', async () => {
-    const file = join(layout.keyDir, storePathOf(['pub', 'pubky.app', 'posts', '0001']));
-    await writeFile(file, 'first pOst'); // same size, other bytes
+  it('a file damaged in the backup is never uploaded (a large one is cut off before its last byte); the rest are', async () => {
+    const small = join(layout.keyDir, storePathOf(['pub', 'pubky.app', 'posts', '0001']));
+    await writeFile(small, 'first pOst'); // same size, other bytes: checked before sending
+    const big = join(layout.keyDir, storePathOf(['pub', 'blobs', 'big.bin']));
+    const bytes = await readFile(big);
+    bytes[700_000] = (bytes[700_000] as number) ^ 1; // streamed: stopped before its last chunk
+    await writeFile(big, bytes);
     const summary = await restoreFiles({
       pubky: user.z32,
       source: await openMirrorSource(layout),
       client,
       session: await session(),
     });
-    expect(summary.uploaded).toBe(PATHS.length - 1);
-    expect(summary.failed).toEqual([
-      { path: '/pub/pubky.app/posts/0001', reason: expect.stringContaining('not the backed-up ones') },
+    expect(summary.uploaded).toBe(PATHS.length - 2);
+    expect(summary.failed.map((f) => f.path).sort()).toEqual([
+      '/pub/blobs/big.bin',
+      '/pub/pubky.app/posts/0001',
     ]);
-    expect(target.state.filesOf(user.z32).get('/pub/pubky.app/posts/0001')).toBeUndefined();
-    expect(putsOnTarget()).not.toContain('/pub/pubky.app/posts/0001');
+    for (const failure of summary.failed) expect(failure.reason).toContain('not the backed-up ones');
+    for (const path of ['/pub/blobs/big.bin', '/pub/pubky.app/posts/0001']) {
+      expect(target.state.filesOf(user.z32).get(path)).toBeUndefined();
+      expect(putsOnTarget()).not.toContain(path);
+    }
   });
 
   it('a 503 on one upload is retried; a target refusing writes stops the whole restore', async () => {
