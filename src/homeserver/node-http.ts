@@ -150,9 +150,12 @@ async function writeBody(
   }
 }
 
-/** Reads what is left of a (small) answer so the socket goes back to the agent. */
+/**
+ * Reads what is left of a (small) answer to its end: only then does the agent take the socket back
+ * for the next request (an answer never read keeps its socket, and every request opens a new one).
+ */
 function drain(response: IncomingMessage, timeoutMs: number): Promise<void> {
-  if (response.complete) return Promise.resolve();
+  if (response.readableEnded) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       response.destroy();
