@@ -75,7 +75,8 @@ function realisticTree(user: string): Map<string, Uint8Array> {
   return files;
 }
 
-describe('credible exit with the official SDK', () => {
+// CLI processes on a shared 2-core machine: generous time.
+describe('credible exit with the official SDK', { timeout: 180_000 }, () => {
   it('SDK user on A, backed up; A stops; migrate --to B; the SDK alone finds every byte on B and keeps writing into the backup', async () => {
     const keypair = SdkKeypair.random();
     const user = keypair.publicKey.z32();

@@ -30,7 +30,7 @@ beforeAll(async () => {
   await writeFile(recoveryFile, await createRecoveryFile(keypair, PASSPHRASE));
   expect((await cli(['add', keypair.publicKey.z32])).code).toBe(0);
   expect((await cli(['sync', '--once'])).code).toBe(0);
-});
+}, 60_000);
 afterAll(() => testnet.close());
 
 const B = () => testnet.homeservers[1] as Testnet['homeserver'];
@@ -39,7 +39,8 @@ const cli = (args: string[], env: Record<string, string> = {}) =>
 const restore = (extra: string[], env: Record<string, string> = {}) =>
   cli(['restore', keypair.publicKey.z32, '--to', B().url, ...extra], env);
 
-describe('restore and migrate on the command line', () => {
+// CLI processes on a shared 2-core machine: generous time.
+describe('restore and migrate on the command line', { timeout: 120_000 }, () => {
   it('a wrong passphrase, a key of somebody else, no key at all: exit 2 with what to do, no stack trace', async () => {
     const wrong = await restore(['--recovery-file', recoveryFile], { PUBKY_BACKUP_PASSPHRASE: 'not it' });
     expect(wrong.code).toBe(2);

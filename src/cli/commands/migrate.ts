@@ -1,17 +1,20 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import {
+  MIGRATE_STEPS,
   type MigrateResult,
   migrate,
+  readMigrateRecord,
   resolveTarget,
   sourceSpecOf,
   targetClient,
 } from '../../restore/index.js';
+import type { KeyLayout } from '../../store/index.js';
 import { acquireInstanceLock } from '../../util/instance-lock.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
 import { requireAddedKey } from '../keys.js';
-import { ExitCode } from '../output.js';
+import { CliError, ExitCode } from '../output.js';
 import { openResolver } from '../pkdns-setup.js';
 import { hasKeyFlags, keypairFromFlags, type RestoreFlags, withRestoreOptions } from '../restore-options.js';
 import { createRestoreProgress } from '../restore-progress.js';
@@ -68,13 +71,14 @@ export function registerMigrate(program: Command, context: CliContext): void {
       } catch (error) {
         progress?.stop();
         if (signal.aborted) {
+          if (output.json) process.stdout.write(`${JSON.stringify({ ok: false, interrupted: true })}\n`);
           process.stderr.write(
             'interrupted: every finished step is recorded; run the same migrate again to continue where it stopped\n',
           );
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
         }
-        throw asUserError(error);
+        throw await withResumeHint(asUserError(error), layout);
       } finally {
         progress?.stop();
         await pkdns.close();
@@ -84,6 +88,18 @@ export function registerMigrate(program: Command, context: CliContext): void {
       const partial = differences || (result.restore?.failed.length ?? 0) > 0;
       output.result({ ...result }, describeMigrate(result), partial ? ExitCode.partial : ExitCode.ok);
     });
+}
+
+/** An error after some steps were recorded says that a rerun continues from there. */
+async function withResumeHint(error: unknown, layout: KeyLayout): Promise<unknown> {
+  const record = await readMigrateRecord(layout);
+  const done = MIGRATE_STEPS.filter((step) => record?.steps[step]?.status === 'done');
+  if (!record || record.finishedAt || done.length === 0 || !(error instanceof Error)) return error;
+  const code = (error as { code?: string }).code ?? 'MIGRATE_FAILED';
+  return new CliError(
+    code,
+    `${error.message} (done so far: ${done.join(', ')}; run the same migrate again to continue from there)`,
+  );
 }
 
 function describeMigrate(r: MigrateResult): string {

@@ -78,6 +78,7 @@ export function registerRestore(program: Command, context: CliContext): void {
       } catch (error) {
         progress?.stop();
         if (signal.aborted) {
+          if (output.json) process.stdout.write(`${JSON.stringify({ ok: false, interrupted: true })}\n`);
           process.stderr.write(
             'interrupted: what was uploaded stays; run the same restore again to upload the rest (nothing is uploaded twice)\n',
           );

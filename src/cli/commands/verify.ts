@@ -55,6 +55,7 @@ export function registerVerify(program: Command, context: CliContext): void {
         });
       } catch (error) {
         if (signal.aborted) {
+          if (output.json) process.stdout.write(`${JSON.stringify({ ok: false, interrupted: true })}\n`);
           process.stderr.write('interrupted: nothing was changed; no report kept\n');
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
