@@ -10,6 +10,8 @@ import {
 } from '../store/index.js';
 import { FeedReader } from '../sync/feed.js';
 import { readKeyConfig } from '../sync/index.js';
+import { isUnreachable } from '../sync/retry-policy.js';
+import { sleep } from '../util/sleep.js';
 
 /**
  * What differs between the backup and the homeserver, for one file:
@@ -17,7 +19,8 @@ import { readKeyConfig } from '../sync/index.js';
  * - `changed`: on both, but the homeserver's bytes (ETag, or with `readData` the bytes it serves)
  *   are not the backed-up ones — changed without a PUT event: tampering, or damage;
  * - `not-backed-up`: on the homeserver, not in the backup (or only waiting in its retry queue);
- * - `unverifiable`: the homeserver gives no ETag that is a BLAKE3 hash (without `readData`).
+ * - `unverifiable`: the homeserver gives no ETag that is a BLAKE3 hash (without `readData`), or
+ *   would not answer for this file (a 5xx twice, say).
  */
 export type RemoteProblem = 'missing' | 'changed' | 'not-backed-up' | 'unverifiable';
 
@@ -144,9 +147,7 @@ export async function verifyAgainstHomeserver(options: RemoteVerifyOptions): Pro
   for (const path of toCompare) {
     void queue.add(async () => {
       const entry = index.get(path) as IndexEntry;
-      const outcome = options.readData
-        ? await compareBytes(client, pubky, entry, signal)
-        : await compareEtag(client, pubky, entry, signal);
+      const outcome = await compareOne(client, pubky, entry, options.readData === true, signal);
       bytesRead += outcome.bytesRead ?? 0;
       if (outcome.finding) add(outcome.finding);
       else counts.identical++;
@@ -201,6 +202,43 @@ export async function verifyAgainstHomeserver(options: RemoteVerifyOptions): Pro
 interface Compared {
   finding?: RemoteFinding;
   bytesRead?: number;
+}
+
+/**
+ * One file, by ETag or by bytes. A 5xx, 429 or dropped connection is asked again once; a file
+ * that still cannot be read is `unverifiable` (with the homeserver's answer), not the end of the
+ * whole verify. A homeserver that cannot be reached at all, or an abort, ends it.
+ */
+async function compareOne(
+  client: HomeserverClient,
+  pubky: string,
+  entry: IndexEntry,
+  readData: boolean,
+  signal?: AbortSignal,
+): Promise<Compared> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return readData
+        ? await compareBytes(client, pubky, entry, signal)
+        : await compareEtag(client, pubky, entry, signal);
+    } catch (error) {
+      if (!(error instanceof HomeserverError) || error.kind === 'aborted' || isUnreachable(error))
+        throw error;
+      const transient = error.kind === 'server' || error.kind === 'rate-limited' || error.kind === 'network';
+      if (transient && attempt === 1) {
+        await sleep(Math.min(error.retryAfterMs ?? 500, 5000), signal);
+        continue;
+      }
+      return {
+        finding: {
+          path: entry.path,
+          problem: 'unverifiable',
+          detail: `the homeserver did not let it be checked: ${error.message}`,
+          backup: { size: entry.size, blake3: entry.blake3 },
+        },
+      };
+    }
+  }
 }
 
 /** HEAD: the ETag read as BLAKE3 against the index. */

@@ -104,6 +104,26 @@ describe('verify against the homeserver', () => {
     expect(elsewhere.cursor.fromOtherHomeserver).toBe(true);
   });
 
+  it('a file the homeserver will not answer for is unverifiable; a 503 once is asked again', async () => {
+    hs.faults.add({
+      route: 'read',
+      method: 'HEAD',
+      path: '/pub/app/a.txt',
+      fault: { kind: 'status', status: 500 },
+    });
+    hs.faults.add({
+      route: 'read',
+      method: 'HEAD',
+      path: '/pub/app/b.txt',
+      times: 1,
+      fault: { kind: 'status', status: 503 },
+    });
+    const report = await verify();
+    expect(problems(report)).toEqual(['unverifiable /pub/app/a.txt']);
+    expect(report.findings[0]?.detail).toContain('500');
+    expect(report.counts.identical).toBe(5);
+  });
+
   it('a homeserver without ETags: every file unverifiable', async () => {
     const paths = [
       '/pub/app/a.txt',
