@@ -1,4 +1,4 @@
-import type { KeyLayout } from '../store/index.js';
+import { FileIndex, type KeyLayout } from '../store/index.js';
 import { type KeyConfig, readKeyConfig, writeKeyConfig } from '../sync/index.js';
 import type { MigrateRecord } from './migrate-state.js';
 
@@ -29,6 +29,26 @@ export async function repointBackup(
     next.syncedFrom = previous ?? `unknown homeserver (before the migrate to ${identity})`;
   }
   if (next.syncedFrom === identity) next.syncedFrom = `${identity} (before the migrate)`;
+  await useContentHashEtags(layout);
   await writeKeyConfig(layout.keyConfigFile, next);
   return { keyConfig: next, identity };
+}
+
+/**
+ * The index keeps each file's ETag as the old homeserver sent it, and the next sync sends it back
+ * in `If-None-Match`. An ETag in another form than the new homeserver's (hex from homeservers
+ * before v0.6, or an opaque tag) would not match, and every file would be downloaded again: each
+ * becomes the file's BLAKE3 in base64, the ETag of homeservers v0.6+ (protocol.md §5, §8).
+ * Returns how many entries changed. Run under the instance lock (the index has one writer).
+ */
+export async function useContentHashEtags(layout: KeyLayout): Promise<number> {
+  const index = await FileIndex.open(layout.indexFile);
+  let changed = 0;
+  for (const entry of index.entries()) {
+    if (entry.etag === undefined || entry.etag === entry.blake3) continue;
+    index.set({ ...entry, etag: entry.blake3 });
+    changed++;
+  }
+  if (changed > 0) await index.flush();
+  return changed;
 }

@@ -17,7 +17,7 @@ import {
   SignedPacket,
 } from '../../src/pkdns/index.js';
 import { migrate, RestoreError, readMigrateRecord, resolveTarget } from '../../src/restore/index.js';
-import { KeyLayout } from '../../src/store/index.js';
+import { FileIndex, KeyLayout } from '../../src/store/index.js';
 import { readKeyConfig, SyncManager, writeKeyConfig } from '../../src/sync/index.js';
 import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
 import { caught } from '../helpers/errors.js';
@@ -166,6 +166,12 @@ describe('migrate', () => {
 
   it('a pinned key is pinned to the new URL; a failed publish is resumed there, nothing uploaded again', async () => {
     const setup = await backedUpUser(true);
+    // As an older homeserver would have sent them: hex ETags, which the new one would not match.
+    const index = await FileIndex.open(setup.layout.indexFile);
+    for (const entry of index.entries()) {
+      index.set({ ...entry, etag: Buffer.from(entry.blake3, 'base64').toString('hex') });
+    }
+    await index.flush();
     const dead = await deadRelayUrl();
     const failed = await caught(runMigrate(setup, { relays: [dead] }), PkdnsError);
     expect(failed.code).toBe('PUBLISH_FAILED');
@@ -184,6 +190,9 @@ describe('migrate', () => {
     expect(puts()).toBe(4);
     const keyConfig = await readKeyConfig(setup.layout.keyConfigFile, setup.user.z32);
     expect(keyConfig).toMatchObject({ homeserverUrl: resumed.target.url, syncedFrom: A().url });
+    // If-None-Match of the next sync carries what the new homeserver sends: base64 BLAKE3.
+    for (const entry of (await FileIndex.open(setup.layout.indexFile)).entries())
+      expect(entry.etag).toBe(entry.blake3);
     expect(resumed.target.url).toBe(`http://localhost:${B().port}`);
   });
 });
