@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
+import type { PkdnsFlags } from '../app/index.js';
 import { resolveDataDir } from '../config/index.js';
 import { createOutput, type Output } from './output.js';
-import type { PkdnsFlags } from './pkdns-setup.js';
+import { toolVersion } from './tool-version.js';
 
 /** What every command needs from the global options, read lazily after commander parsed them. */
 export interface CliContext {
   dataDir(): string;
   output(): Output;
   pkdnsFlags(): PkdnsFlags;
+  /** `pubky-backup <version>`, recorded in snapshots. */
+  tool(): string;
 }
 
 export function createContext(program: Command): CliContext {
@@ -19,5 +22,6 @@ export function createContext(program: Command): CliContext {
       const { relay, dht, dhtBootstrap } = globals();
       return { relay, dht, dhtBootstrap };
     },
+    tool: () => `pubky-backup ${toolVersion()}`,
   };
 }

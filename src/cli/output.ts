@@ -1,12 +1,7 @@
-import { ConfigError } from '../config/index.js';
-import { PubkyParseError, RecoveryFileError } from '../identity/index.js';
-import { PkdnsError } from '../pkdns/index.js';
-import { SnapshotError } from '../snapshot/index.js';
-import { BatchAborted } from '../sync/index.js';
-import { AlreadyRunningError } from '../util/instance-lock.js';
+import { BackupError, exitCodeOf, toBackupError } from '../errors.js';
 
-/** Exit codes of every command: the CLI contract in the README. */
-export const ExitCode = { ok: 0, partial: 1, error: 2 } as const;
+/** Exit codes of every command: the CLI contract in the README (130: interrupted). */
+export const ExitCode = { ok: 0, partial: 1, error: 2, interrupted: 130 } as const;
 
 export interface Output {
   json: boolean;
@@ -15,8 +10,8 @@ export interface Output {
    * human text; sets the process exit code when it is not 0 (1 partial, 2 error).
    */
   result(data: Record<string, unknown>, human: string, exitCode?: number): void;
-  /** Prints an error to stderr (or as JSON on stdout with --json). */
-  error(code: string, message: string, extra?: Record<string, unknown>): void;
+  /** Prints an error: one JSON line `{ok:false, error:{code, message, details}}`, or `error: …` on stderr. */
+  error(error: BackupError): void;
 }
 
 export function createOutput(json: boolean, stdout = process.stdout, stderr = process.stderr): Output {
@@ -26,49 +21,26 @@ export function createOutput(json: boolean, stdout = process.stdout, stderr = pr
       stdout.write(json ? `${JSON.stringify({ ok: exitCode === ExitCode.ok, ...data })}\n` : `${human}\n`);
       if (exitCode !== ExitCode.ok) process.exitCode = exitCode;
     },
-    error(code, message, extra = {}) {
-      if (json) stdout.write(`${JSON.stringify({ ok: false, error: { code, message, ...extra } })}\n`);
-      else stderr.write(`error: ${message}\n`);
+    error(error) {
+      if (json) stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() })}\n`);
+      else stderr.write(`error: ${error.message}\n`);
     },
   };
 }
 
-/** An error meant for the user: a stable code and a message that says what to do. */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+/**
+ * Prints any thrown value as a `BackupError` and returns its exit code. A person's error (bad
+ * input, a full disk, a read-only folder) is one line; only an unexpected failure (a bug) shows
+ * its stack, for a report.
+ */
+export function reportError(output: Output, thrown: unknown): number {
+  const error = toBackupError(thrown);
+  output.error(error);
+  if (error.category === 'internal' && !output.json) {
+    const cause = error.cause instanceof Error ? error.cause : error;
+    if (cause.stack) process.stderr.write(`${cause.stack}\n`);
   }
+  return exitCodeOf(error.category);
 }
 
-/** Turns a thrown error into a printed message; unknown errors keep their stack for bug reports. */
-export function reportError(output: Output, error: unknown): number {
-  if (
-    error instanceof PubkyParseError ||
-    error instanceof RecoveryFileError ||
-    error instanceof CliError ||
-    error instanceof PkdnsError ||
-    error instanceof SnapshotError ||
-    error instanceof BatchAborted
-  ) {
-    output.error(error.code, error.message);
-  } else if (error instanceof ConfigError) {
-    output.error('CONFIG_INVALID', error.message, { file: error.file, field: error.field ?? null });
-  } else if (error instanceof AlreadyRunningError) {
-    output.error('ALREADY_RUNNING', error.message, { pid: error.pid ?? null });
-  } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    const { port } = error as NodeJS.ErrnoException & { port?: number };
-    output.error(
-      'PORT_IN_USE',
-      `port ${port} is already in use (is another instance running?); choose another port or 0 for any free port`,
-    );
-  } else {
-    const message = error instanceof Error ? error.message : String(error);
-    output.error('INTERNAL', `unexpected failure: ${message}`);
-    if (!output.json && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
-  }
-  return ExitCode.error;
-}
+export { BackupError };

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import { CliError } from './output.js';
+import { BackupError } from '../errors.js';
 
 export const PASSPHRASE_ENV = 'PUBKY_BACKUP_PASSPHRASE';
 
@@ -13,9 +13,10 @@ export async function askPassphrase(): Promise<string> {
   const fromEnv = process.env[PASSPHRASE_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (!process.stdin.isTTY) {
-    throw new CliError(
+    throw new BackupError(
       'NO_PASSPHRASE',
       `The recovery file needs its passphrase: run on a terminal to type it, or set ${PASSPHRASE_ENV}.`,
+      'usage',
     );
   }
   return promptHidden('Passphrase of the recovery file: ');
@@ -36,7 +37,8 @@ function promptHidden(prompt: string): Promise<string> {
     rl.once('SIGINT', () => rl.close());
     rl.once('close', () => {
       process.stderr.write('\n');
-      if (!answered) reject(new CliError('NO_PASSPHRASE', 'No passphrase given: nothing was done.'));
+      if (!answered)
+        reject(new BackupError('NO_PASSPHRASE', 'No passphrase given: nothing was done.', 'usage'));
     });
   });
 }

@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { BackupError } from '../errors.js';
 import type { Keypair } from '../identity/index.js';
 import { loadUserKeypair } from '../restore/index.js';
 import { askPassphrase } from './passphrase.js';
@@ -67,4 +68,25 @@ function positive(value: string): number {
   if (!Number.isInteger(n) || n < 1 || n > 64)
     throw new InvalidArgumentError('expected a whole number from 1 to 64');
   return n;
+}
+
+/** What to type for errors of the core that say what is needed in words (they name no flags). */
+const FLAG_HINTS: Record<string, string> = {
+  KEY_REQUIRED:
+    '--recovery-file FILE (passphrase typed, or in PUBKY_BACKUP_PASSPHRASE) or --secret-key-file FILE',
+  SIGNUP_TOKEN_REQUIRED: '--signup-token TOKEN',
+  SIGNUP_REFUSED: '--signup-token TOKEN',
+  HOMESERVER_KEY_REQUIRED: '--to <homeserver pubky>, or --homeserver-key <pubky> with a URL',
+  BAD_SOURCE: '--from mirror | snapshot | <snapshot.zip> | <folder>, and --at <time> only with snapshots',
+  KEY_NOT_ADDED: '--from <snapshot.zip | folder>',
+};
+
+/** A `BackupError` of restore or migrate with the flags to use added to its message. */
+export function withFlagHint(error: unknown, codes: readonly string[] = Object.keys(FLAG_HINTS)): unknown {
+  if (!(error instanceof BackupError) || !codes.includes(error.code)) return error;
+  const hint = FLAG_HINTS[error.code];
+  if (!hint) return error;
+  return new BackupError(error.code, `${error.message} (${hint})`, error.category, error.details, {
+    cause: error,
+  });
 }

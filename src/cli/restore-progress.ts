@@ -1,6 +1,6 @@
 import { Presets, SingleBar } from 'cli-progress';
+import { formatBytes } from '../app/index.js';
 import type { RestoreProgress } from '../restore/index.js';
-import { formatBytes } from './key-summary.js';
 
 /** `restoring [bar] done/total files | bytes | rate/s` on a terminal; nothing when stderr is not one. */
 export function createRestoreProgress(label: string): { update(p: RestoreProgress): void; stop(): void } {

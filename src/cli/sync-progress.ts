@@ -1,9 +1,11 @@
 import { Presets, SingleBar } from 'cli-progress';
-import type { SyncManager } from '../sync/index.js';
-import { formatBytes } from './key-summary.js';
+import { type EventLog, formatBytes } from '../app/index.js';
 
-/** A progress bar on a terminal (files, bytes, rate); nothing when stderr is not a TTY. */
-export function createSyncProgress(manager: SyncManager): { stop(): void } {
+/**
+ * A progress bar on a terminal (files, bytes, rate) following the service's `SyncProgress`
+ * events; nothing when stderr is not a TTY.
+ */
+export function createSyncProgress(events: EventLog): { stop(): void } {
   if (!process.stderr.isTTY) return { stop() {} };
   const bar = new SingleBar(
     {
@@ -16,8 +18,10 @@ export function createSyncProgress(manager: SyncManager): { stop(): void } {
   const perKey = new Map<string, { done: number; total: number; bytes: number }>();
   const started = Date.now();
   let shown = false;
-  manager.on('progress', (pubky, progress) => {
-    perKey.set(pubky, progress);
+  const unsubscribe = events.subscribe((event) => {
+    if (event.type !== 'SyncProgress') return;
+    const data = event.data as { pubky: string; done: number; total: number; bytes: number };
+    perKey.set(data.pubky, { done: data.done, total: data.total, bytes: data.bytes });
     let done = 0;
     let total = 0;
     let bytes = 0;
@@ -40,6 +44,7 @@ export function createSyncProgress(manager: SyncManager): { stop(): void } {
   });
   return {
     stop() {
+      unsubscribe();
       if (shown) bar.stop();
     },
   };

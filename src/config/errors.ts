@@ -1,4 +1,6 @@
-export class ConfigError extends Error {
+import { BackupError } from '../errors.js';
+
+export class ConfigError extends BackupError {
   override readonly name = 'ConfigError';
   constructor(
     readonly file: string,
@@ -6,6 +8,6 @@ export class ConfigError extends Error {
     readonly field: string | undefined,
     message: string,
   ) {
-    super(message);
+    super('CONFIG_INVALID', message, 'invalid', { file, field: field ?? null });
   }
 }

@@ -1,3 +1,4 @@
+import { BackupError, type ErrorCategory } from '../errors.js';
 /**
  * Why a homeserver request failed, in the terms the sync engine decides on:
  * - `not-found`: 404 (file gone, unknown user, or — see `isMissingRoute` — a route the server lacks)
@@ -34,7 +35,7 @@ export interface HomeserverErrorDetails {
 /** Largest part of an error body kept on the error (and in its message). */
 export const MAX_ERROR_BODY_BYTES = 1024;
 
-export class HomeserverError extends Error {
+export class HomeserverError extends BackupError {
   override readonly name = 'HomeserverError';
   readonly status?: number;
   /** From `Retry-After` (delay-seconds or HTTP date), in milliseconds. */
@@ -57,13 +58,26 @@ export class HomeserverError extends Error {
     message: string,
     details: HomeserverErrorDetails = {},
   ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    super(
+      `HOMESERVER_${kind.toUpperCase().replace('-', '_')}`,
+      message,
+      categoryOf(kind),
+      { url, status: details.status ?? null },
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     if (details.status !== undefined) this.status = details.status;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
     if (details.body !== undefined) this.body = details.body;
     if (details.missingRoute !== undefined) this.missingRoute = details.missingRoute;
     if (details.feedStalled) this.feedStalled = true;
   }
+}
+
+function categoryOf(kind: HomeserverErrorKind): ErrorCategory {
+  if (kind === 'not-found') return 'not-found';
+  if (kind === 'aborted') return 'interrupted';
+  if (kind === 'network' || kind === 'server' || kind === 'rate-limited') return 'unavailable';
+  return 'invalid';
 }
 
 /** The error kind an HTTP status maps to (only for statuses the caller did not expect). */

@@ -1,3 +1,5 @@
+import { BackupError } from '../errors.js';
+
 /** Why a pasted text is not a pubky. Stable codes for `--json` and tests. */
 export type PubkyParseErrorCode =
   | 'NOT_TEXT'
@@ -8,24 +10,20 @@ export type PubkyParseErrorCode =
   | 'NOT_ED25519_KEY'
   | 'ADDRESS_WITHOUT_PUBKY';
 
-export class PubkyParseError extends Error {
+export class PubkyParseError extends BackupError {
   override readonly name = 'PubkyParseError';
-  constructor(
-    readonly code: PubkyParseErrorCode,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: PubkyParseErrorCode;
+  constructor(code: PubkyParseErrorCode, message: string) {
+    super(code, message, 'usage');
   }
 }
 
 export type RecoveryFileErrorCode = 'NOT_A_RECOVERY_FILE' | 'WRONG_PASSPHRASE' | 'EMPTY_PASSPHRASE';
 
-export class RecoveryFileError extends Error {
+export class RecoveryFileError extends BackupError {
   override readonly name = 'RecoveryFileError';
-  constructor(
-    readonly code: RecoveryFileErrorCode,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: RecoveryFileErrorCode;
+  constructor(code: RecoveryFileErrorCode, message: string) {
+    super(code, message, 'invalid');
   }
 }

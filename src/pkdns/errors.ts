@@ -1,3 +1,5 @@
+import { BackupError } from '../errors.js';
+
 /** Why bytes are not an acceptable pkarr signed packet (or records cannot become one). */
 export type PkarrPacketErrorCode =
   | 'TOO_SHORT'
@@ -7,13 +9,11 @@ export type PkarrPacketErrorCode =
   | 'MALFORMED_DNS'
   | 'INVALID_RECORD';
 
-export class PkarrPacketError extends Error {
+export class PkarrPacketError extends BackupError {
   override readonly name = 'PkarrPacketError';
-  constructor(
-    readonly code: PkarrPacketErrorCode,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: PkarrPacketErrorCode;
+  constructor(code: PkarrPacketErrorCode, message: string) {
+    super(code, message, 'invalid');
   }
 }
 
@@ -21,7 +21,7 @@ export class PkarrPacketError extends Error {
  * A pkarr relay answered a request with an unexpected status, or could not be reached
  * (`status` is undefined then). The relay's plain-text reason, if any, is in `body`.
  */
-export class PkarrRelayError extends Error {
+export class PkarrRelayError extends BackupError {
   override readonly name = 'PkarrRelayError';
   constructor(
     readonly relayUrl: string,
@@ -29,7 +29,7 @@ export class PkarrRelayError extends Error {
     message: string,
     readonly body?: string,
   ) {
-    super(message);
+    super('RELAY_FAILED', message, 'unavailable', { relay: relayUrl, status: status ?? null });
   }
 }
 
@@ -42,13 +42,14 @@ export type PkdnsErrorCode =
   | 'PUBLISH_FAILED';
 
 /** Resolving or publishing a user's homeserver failed; the message says which sources were tried. */
-export class PkdnsError extends Error {
+export class PkdnsError extends BackupError {
   override readonly name = 'PkdnsError';
+  declare readonly code: PkdnsErrorCode;
   constructor(
-    readonly code: PkdnsErrorCode,
+    code: PkdnsErrorCode,
     message: string,
     readonly attempts: readonly { source: string; outcome: string; detail?: string }[] = [],
   ) {
-    super(message);
+    super(code, message, code === 'NO_SOURCES' ? 'usage' : 'unavailable', { attempts });
   }
 }

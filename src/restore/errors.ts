@@ -1,3 +1,5 @@
+import { BackupError, type ErrorCategory } from '../errors.js';
+
 /** Stable codes of what can stop a restore or a migrate; each message says what to do. */
 export type RestoreErrorCode =
   | 'KEY_REQUIRED'
@@ -19,17 +21,37 @@ export type RestoreErrorCode =
   | 'ALREADY_THERE'
   | 'PUBLISH_FAILED';
 
+/** The category (exit code, HTTP status) of each code. */
+const CATEGORIES: Record<RestoreErrorCode, ErrorCategory> = {
+  KEY_REQUIRED: 'usage',
+  KEY_MISMATCH: 'invalid',
+  BAD_SECRET_KEY_FILE: 'invalid',
+  NO_PASSPHRASE: 'usage',
+  BAD_TARGET: 'usage',
+  TARGET_UNREACHABLE: 'unavailable',
+  NOT_A_HOMESERVER: 'invalid',
+  HOMESERVER_KEY_REQUIRED: 'usage',
+  SIGNUP_TOKEN_REQUIRED: 'invalid',
+  SIGNUP_REFUSED: 'invalid',
+  SIGNIN_REFUSED: 'invalid',
+  WRITES_REFUSED: 'unavailable',
+  BAD_SOURCE: 'usage',
+  NO_SNAPSHOT: 'not-found',
+  SOURCE_MISMATCH: 'invalid',
+  KEY_NOT_ADDED: 'not-found',
+  ALREADY_THERE: 'conflict',
+  PUBLISH_FAILED: 'unavailable',
+};
+
 /**
  * A restore or migrate that cannot go on, for a reason the user can act on (a wrong key, a
  * homeserver that wants a signup token, a source that is not a backup). Never carries a secret.
  */
-export class RestoreError extends Error {
+export class RestoreError extends BackupError {
   override readonly name = 'RestoreError';
-  constructor(
-    readonly code: RestoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  declare readonly code: RestoreErrorCode;
+
+  constructor(code: RestoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, CATEGORIES[code], {}, options);
   }
 }

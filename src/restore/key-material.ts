@@ -22,7 +22,7 @@ export interface KeyMaterialOptions {
  */
 export async function loadUserKeypair(pubky: string, options: KeyMaterialOptions): Promise<Keypair> {
   if (options.recoveryFile && options.secretKeyFile) {
-    throw new RestoreError('KEY_REQUIRED', 'Give either --recovery-file or --secret-key-file, not both.');
+    throw new RestoreError('KEY_REQUIRED', 'Give either a recovery file or a secret key file, not both.');
   }
   let keypair: Keypair;
   if (options.recoveryFile) {
@@ -38,8 +38,8 @@ export async function loadUserKeypair(pubky: string, options: KeyMaterialOptions
   } else {
     throw new RestoreError(
       'KEY_REQUIRED',
-      "Writing to a homeserver needs the user's key: pass --recovery-file FILE (its passphrase is " +
-        'asked, or read from PUBKY_BACKUP_PASSPHRASE) or --secret-key-file FILE.',
+      "Writing to a homeserver needs the user's key: give the user's recovery file (and its passphrase) " +
+        'or a file with the secret key.',
     );
   }
   if (keypair.publicKey.z32 !== pubky) {
@@ -64,7 +64,7 @@ export function parseSecretKey(bytes: Uint8Array, pubky?: string): Uint8Array {
   if (text.startsWith('pubky.org/recovery') || text.startsWith('pkarr.org/recovery')) {
     throw new RestoreError(
       'BAD_SECRET_KEY_FILE',
-      'This is a recovery file (encrypted): pass it with --recovery-file, not --secret-key-file.',
+      'This is a recovery file (encrypted, with a passphrase), not a secret key file: give it as the recovery file.',
     );
   }
   if (pubky !== undefined && (text === pubky || text === `pubky${pubky}` || text === `pk:${pubky}`)) {

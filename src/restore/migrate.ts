@@ -9,8 +9,7 @@ import {
   type PublishOptions,
   publishHomeserver,
 } from '../pkdns/index.js';
-import { type KeyLayout, readCursor } from '../store/index.js';
-import { readKeyConfig } from '../sync/index.js';
+import { type KeyLayout, readCursor, readKeyConfig } from '../store/index.js';
 import { type RemoteVerifyReport, saveVerifyReport, verifyAgainstHomeserver } from '../verify/index.js';
 import { RestoreError } from './errors.js';
 import { RestoreJournal } from './journal.js';
@@ -90,14 +89,14 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   if (!existsSync(layout.keyDir)) {
     throw new RestoreError(
       'KEY_NOT_ADDED',
-      `${layout.z32} is not backed up in this data folder: migrate moves a backed-up pubky (\`restore --from <snapshot|folder>\` works without one).`,
+      `${layout.z32} is not backed up in this data folder: migrate moves a backed-up pubky (a restore from a snapshot or a folder works without one).`,
     );
   }
   if (!target.key) {
     throw new RestoreError(
       'HOMESERVER_KEY_REQUIRED',
       `Migrating publishes a _pubky record naming the new homeserver's key, and ${target.url} is only an address: ` +
-        'pass the homeserver’s pubky with --to, or add --homeserver-key <pubky>.',
+        'name the homeserver by its pubky, or give its pubky along with the address.',
     );
   }
   const notes: string[] = [];

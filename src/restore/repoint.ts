@@ -1,5 +1,4 @@
-import { FileIndex, type KeyLayout } from '../store/index.js';
-import { type KeyConfig, readKeyConfig, writeKeyConfig } from '../sync/index.js';
+import { FileIndex, type KeyConfig, type KeyLayout, readKeyConfig, writeKeyConfig } from '../store/index.js';
 import type { MigrateRecord } from './migrate-state.js';
 
 /**

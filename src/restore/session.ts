@@ -58,7 +58,7 @@ function refusal(step: 'signin' | 'signup', error: unknown, hadToken = false, ur
   if (/token required/i.test(error.body ?? '') || (!hadToken && error.status === 400)) {
     return new RestoreError(
       'SIGNUP_TOKEN_REQUIRED',
-      `The homeserver ${url} only takes new users with a signup token (it answered ${said}): ask its operator for one and pass it with --signup-token.`,
+      `The homeserver ${url} only takes new users with a signup token (it answered ${said}): ask its operator for one.`,
     );
   }
   if (error.status === 401 || /token/i.test(error.body ?? '')) {

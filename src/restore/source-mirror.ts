@@ -15,7 +15,7 @@ export async function openMirrorSource(layout: KeyLayout): Promise<RestoreSource
   if (!existsSync(layout.keyDir)) {
     throw new RestoreError(
       'KEY_NOT_ADDED',
-      `${layout.z32} is not backed up in this data folder: pass a snapshot or a folder with --from.`,
+      `${layout.z32} is not backed up in this data folder: restore it from a snapshot file or a folder instead.`,
     );
   }
   const store = BackupStore.openFs(layout.keyDir);
@@ -31,12 +31,12 @@ export async function openMirrorSource(layout: KeyLayout): Promise<RestoreSource
       if (!info) {
         unusable.push({
           path: entry.path,
-          reason: 'missing from the backup on this disk (run `check --repair`)',
+          reason: 'missing from the backup on this disk (a check with repair fetches it again)',
         });
       } else if (info.size !== entry.size) {
         unusable.push({
           path: entry.path,
-          reason: `damaged in the backup: ${info.size} bytes, ${entry.size} backed up (run \`check --repair\`)`,
+          reason: `damaged in the backup: ${info.size} bytes, ${entry.size} backed up (a check with repair fetches it again)`,
         });
       } else {
         const at = info.path;

@@ -47,20 +47,23 @@ export async function sourceSpecOf(from: string | undefined, at?: Date): Promise
     return at || from ? { kind: 'snapshot', at } : { kind: 'mirror' };
   if (from === 'mirror') {
     if (at)
-      throw new RestoreError('BAD_SOURCE', '--at picks a snapshot; it does not apply to --from mirror.');
+      throw new RestoreError(
+        'BAD_SOURCE',
+        'A time picks one of the key’s snapshots; it does not apply to the mirror.',
+      );
     return { kind: 'mirror' };
   }
   const info = await stat(from).catch(() => undefined);
   if (!info) {
     throw new RestoreError(
       'BAD_SOURCE',
-      `--from ${JSON.stringify(from)}: no such file or folder (use mirror, snapshot, a snapshot .zip or a folder).`,
+      `${JSON.stringify(from)} is no such file or folder: a restore reads the mirror, the key’s snapshots, a snapshot .zip or a folder.`,
     );
   }
   if (at) {
     throw new RestoreError(
       'BAD_SOURCE',
-      '--at picks one of the key’s snapshots; it does not apply to a given file or folder.',
+      'A time picks one of the key’s snapshots; it does not apply to a given file or folder.',
     );
   }
   return info.isDirectory() ? { kind: 'folder', dir: from } : { kind: 'snapshot', file: from };

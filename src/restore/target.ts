@@ -25,7 +25,7 @@ export async function resolveTarget(
   resolver: () => Promise<PkdnsResolver>,
   homeserverKey?: string,
 ): Promise<RestoreTarget> {
-  const key = homeserverKey === undefined ? undefined : keyOf(homeserverKey, '--homeserver-key');
+  const key = homeserverKey === undefined ? undefined : keyOf(homeserverKey, 'The homeserver key');
   if (/^https?:\/\//i.test(text.trim())) {
     try {
       return { given: text, url: homeserverBaseUrl(text).url, ...(key && { key }) };
@@ -33,16 +33,19 @@ export async function resolveTarget(
       throw new RestoreError('BAD_TARGET', (error as Error).message);
     }
   }
-  const target = keyOf(text, '--to');
+  const target = keyOf(text, 'The target');
   if (key !== undefined && key !== target) {
-    throw new RestoreError('BAD_TARGET', `--to names homeserver ${target} but --homeserver-key ${key}.`);
+    throw new RestoreError(
+      'BAD_TARGET',
+      `The target names homeserver ${target}, but the homeserver key given is ${key}.`,
+    );
   }
   const answer = await (await resolver()).resolvePacket(parsePubky(target));
   const endpoint = homeserverEndpoints(answer.packet)[0];
   if (!endpoint) {
     throw new RestoreError(
       'BAD_TARGET',
-      `Homeserver ${target} publishes no HTTP endpoint; pass its URL with --to and its key with --homeserver-key.`,
+      `Homeserver ${target} publishes no HTTP endpoint: give its URL, along with its key.`,
     );
   }
   return { given: text, url: endpoint.url, key: target };
@@ -55,7 +58,7 @@ function keyOf(text: string, flag: string): string {
     if (!(error instanceof PubkyParseError)) throw error;
     throw new RestoreError(
       'BAD_TARGET',
-      `${flag} takes a homeserver's pubky or an http(s):// address; ${JSON.stringify(text)} is neither (${error.message})`,
+      `${flag} is a homeserver's pubky or an http(s):// address; ${JSON.stringify(text)} is neither (${error.message})`,
     );
   }
 }

@@ -1,5 +1,5 @@
-import { BackupStore, KeyLayout } from '../store/index.js';
-import { readKeyConfig } from '../sync/index.js';
+import { BackupStore, KeyLayout, readKeyConfig } from '../store/index.js';
+
 import { type CreatedSnapshot, createSnapshot } from './create.js';
 
 /** Snapshots one backed-up key, recording the homeserver it follows (pinned URL or last synced). */

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Config } from '../config/index.js';
 import { FileIndex, KeyLayout, readLastRun } from '../store/index.js';
 import { sleep } from '../util/sleep.js';
+import type { CreatedSnapshot } from './create.js';
 import { snapshotKey } from './key-snapshot.js';
 import { listSnapshots } from './list.js';
 import { hasPolicy, planPruneKeepingGood } from './prune.js';
@@ -17,7 +18,7 @@ export interface ScheduleOptions {
   /** How often to look whether a snapshot is due. Default 1 min. */
   checkEveryMs?: number;
   now?: () => Date;
-  onSnapshot?: (pubky: string, file: string) => void;
+  onSnapshot?: (pubky: string, created: CreatedSnapshot) => void;
   onError?: (pubky: string, error: Error) => void;
 }
 
@@ -50,7 +51,7 @@ async function snapshotIfDue(
   period: number,
   options: ScheduleOptions,
   now: () => Date,
-): Promise<string | undefined> {
+): Promise<CreatedSnapshot | undefined> {
   const layout = new KeyLayout(dataDir, pubky);
   const lastRun = await readLastRun(layout.lastRunFile);
   if (!lastRun || (lastRun.outcome !== 'ok' && lastRun.outcome !== 'paused')) return undefined;
@@ -64,5 +65,5 @@ async function snapshotIfDue(
     for (const old of (await planPruneKeepingGood(await listSnapshots(layout), policy)).remove)
       await rm(old.file, { force: true });
   }
-  return created.file;
+  return created;
 }

@@ -18,6 +18,20 @@ export type { HashStoredFile, IndexDifference, IndexEntry } from './file-index.j
 export { FileIndex, rebuildIndex } from './file-index.js';
 export { fsDriver } from './fs-driver.js';
 export { compareWithIndex, type IntegrityFinding, type IntegrityOptions } from './integrity.js';
+export {
+  acceptDeletes,
+  clearPaused,
+  isInactive,
+  type KeyConfig,
+  markActive,
+  markInactive,
+  type PausedState,
+  readKeyConfig,
+  readPaused,
+  readResolvedHomeserver,
+  writeKeyConfig,
+  writePaused,
+} from './key-state.js';
 export { type LastRun, readLastRun, writeLastRun } from './last-run.js';
 export { KeyLayout, listKeys } from './layout.js';
 export type { RetryItem } from './retry-queue.js';

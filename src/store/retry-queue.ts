@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { BackupError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
 /** A file whose download failed; kept until it is backed up (sync rule 5). */
@@ -16,13 +17,13 @@ export interface RetryItem {
 }
 
 /** A retry file that cannot be read. It is never overwritten: it lists files the cursor already passed. */
-export class RetryFileError extends Error {
+export class RetryFileError extends BackupError {
   override readonly name = 'RetryFileError';
   constructor(
     readonly file: string,
     message: string,
   ) {
-    super(message);
+    super('RETRY_FILE_UNREADABLE', message, 'invalid', { file });
   }
 }
 

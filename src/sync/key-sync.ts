@@ -10,9 +10,11 @@ import {
   type SkippedEntry,
 } from '../homeserver/index.js';
 import {
+  acceptDeletes,
   appendActivity,
   type BackupStore,
   type CursorAnchor,
+  clearPaused,
   compareWithIndex,
   FileIndex,
   KeyLayout,
@@ -20,11 +22,12 @@ import {
   RetryQueue,
   readAnchor,
   readCursorState,
+  readPaused,
   writeLastRun,
 } from '../store/index.js';
 import { type EventBatch, FeedReader } from './feed.js';
 import { BatchAborted, isDiskFull, KeyWriter } from './key-writer.js';
-import { acceptDeletes, clearPaused, pausedReason, readPaused } from './pause.js';
+import { pausedReason } from './pause.js';
 import { isUnreachable } from './retry-policy.js';
 import { emptyReport, type SyncReport, type SyncStatus } from './status.js';
 
@@ -178,6 +181,11 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     } finally {
       if (this.running === run) this.running = undefined;
     }
+  }
+
+  /** Resolves when no catch-up is running (after the current one, failed or not). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running.catch(() => {});
   }
 
   /** Follows the user to another homeserver (the next catch-up reconciles, see `reconcile`). */

@@ -1,4 +1,5 @@
 import type PQueue from 'p-queue';
+import { BackupError } from '../errors.js';
 import { type FeedEvent, type HomeserverClient, HomeserverError } from '../homeserver/index.js';
 import {
   acquireWriteLock,
@@ -7,16 +8,18 @@ import {
   type FileIndex,
   hashStream,
   type KeyLayout,
+  type PausedState,
   type RetryItem,
   type RetryQueue,
   writeAnchor,
   writeCursor,
+  writePaused,
 } from '../store/index.js';
 import { pruneVersions } from '../versions/index.js';
 import { type PlannedChange, planBatch } from './batch.js';
 import { isMassDelete } from './delete-guard.js';
 import { downloadFile, IntegrityError } from './download.js';
-import { type PausedState, pausedReason, writePaused } from './pause.js';
+import { pausedReason } from './pause.js';
 import { isUnreachable, nextAttemptDelayMs } from './retry-policy.js';
 import type { SyncReport } from './status.js';
 
@@ -48,14 +51,11 @@ const CHECKPOINT_MS = 2_000;
  * backup's disk is full. The batch stops without moving the cursor (files already written stay
  * recorded) and the run ends with this error, rather than filing every file as failed.
  */
-export class BatchAborted extends Error {
+export class BatchAborted extends BackupError {
   override readonly name = 'BatchAborted';
-  constructor(
-    readonly code: 'HOMESERVER_UNREACHABLE' | 'DISK_FULL',
-    message: string,
-    options: { cause: unknown },
-  ) {
-    super(message, options);
+  declare readonly code: 'HOMESERVER_UNREACHABLE' | 'DISK_FULL';
+  constructor(code: 'HOMESERVER_UNREACHABLE' | 'DISK_FULL', message: string, options: { cause: unknown }) {
+    super(code, message, 'unavailable', {}, options);
   }
 }
 

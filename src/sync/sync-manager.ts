@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import type { Config } from '../config/index.js';
 import { HomeserverClient } from '../homeserver/index.js';
-import { BackupStore, KeyLayout } from '../store/index.js';
-import { type KeyConfig, readKeyConfig, writeKeyConfig } from './key-config.js';
+import { BackupStore, type KeyConfig, KeyLayout, readKeyConfig, writeKeyConfig } from '../store/index.js';
+
 import { KeySync } from './key-sync.js';
 import { MAX_USERS_PER_STREAM, watchLive } from './live-watcher.js';
 import type { SyncReport, SyncStatus } from './status.js';
@@ -32,11 +32,15 @@ interface ManagedKey {
   location: HomeserverLocation;
   /** `state/key.json`, read once; only this process writes it while it runs. */
   config: KeyConfig;
+  /** Aborts this key's current catch-up (pause, removal); replaced after each use. */
+  stop: AbortController;
 }
 
 export interface SyncManagerEvents {
   status: [string, SyncStatus];
   report: [SyncReport];
+  /** A catch-up failed (not when it was stopped on purpose). */
+  failed: [string, Error];
   progress: [string, { done: number; total: number; bytes: number }];
 }
 
@@ -66,22 +70,84 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     return [...this.keys.keys()];
   }
 
+  /** Keys that could not start (homeserver not found, unreadable state), with why. */
+  get brokenKeys(): ReadonlyMap<string, Error> {
+    return this.broken;
+  }
+
+  /**
+   * Starts following a key at run time (added while the service runs). Throws what made it fail
+   * to start (the key is then retried at each relocation, like the keys of `open`).
+   */
+  async add(pubky: string): Promise<void> {
+    if (this.keys.has(pubky)) return;
+    try {
+      await this.addKey(pubky);
+      this.broken.delete(pubky);
+    } catch (error) {
+      this.broken.set(pubky, error as Error);
+      throw error;
+    }
+    this.onKeysChanged?.();
+  }
+
+  /**
+   * Stops following a key: its current catch-up is aborted and awaited (a batch being written
+   * persists what it verified and releases the write lock first), so the caller may then delete
+   * its folder safely.
+   */
+  async remove(pubky: string): Promise<void> {
+    this.broken.delete(pubky);
+    const key = this.keys.get(pubky);
+    if (!key) return;
+    this.keys.delete(pubky);
+    key.stop.abort(new Error('removed'));
+    await key.sync.idle();
+    key.sync.removeAllListeners();
+    this.onKeysChanged?.();
+  }
+
+  /** Aborts a key's current catch-up (a pause takes effect at once); later ones run as usual. */
+  async interrupt(pubky: string): Promise<void> {
+    const key = this.keys.get(pubky);
+    if (!key) return;
+    const stop = key.stop;
+    key.stop = new AbortController();
+    stop.abort(new Error('interrupted'));
+    await key.sync.idle();
+  }
+
+  /** Set by `run` while it runs: regroups the live streams when keys come and go. */
+  private onKeysChanged: (() => void) | undefined;
+
   key(pubky: string): KeySync | undefined {
     return this.keys.get(pubky)?.sync;
   }
 
-  /** Every key caught up once, in parallel; failures of one key don't stop the others. */
-  async syncOnce(signal?: AbortSignal): Promise<Array<SyncReport | { pubky: string; error: Error }>> {
+  /**
+   * Every key (or the named ones) caught up once, in parallel; failures of one key don't stop the
+   * others. Keys that could not start are reported with why.
+   */
+  async syncOnce(
+    signal?: AbortSignal,
+    only?: readonly string[],
+  ): Promise<Array<SyncReport | { pubky: string; error: Error }>> {
+    const wanted = (pubky: string) => !only || only.includes(pubky);
     const results = await Promise.all(
-      [...this.keys.entries()].map(async ([pubky, key]) => {
-        try {
-          return await this.catchUpKey(key, signal);
-        } catch (error) {
-          return { pubky, error: error as Error };
-        }
-      }),
+      [...this.keys.entries()]
+        .filter(([pubky]) => wanted(pubky))
+        .map(async ([pubky, key]) => {
+          try {
+            return await this.catchUpKey(key, signal);
+          } catch (error) {
+            return { pubky, error: error as Error };
+          }
+        }),
     );
-    return [...results, ...[...this.broken].map(([pubky, error]) => ({ pubky, error }))];
+    return [
+      ...results,
+      ...[...this.broken].filter(([pubky]) => wanted(pubky)).map(([pubky, error]) => ({ pubky, error })),
+    ];
   }
 
   /**
@@ -118,6 +184,10 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       await watchers.done;
       if (!signal.aborted) watchers = this.startWatchers(wake, signal);
     };
+    this.onKeysChanged = () => {
+      void regroup();
+      for (const pubky of this.keys.keys()) if (!resting.has(pubky)) wake(pubky);
+    };
     // A user the homeserver did not know is left out of the live streams (one unknown user makes
     // the homeserver refuse the whole stream); once it appears, the streams are regrouped.
     const waiting = new Set(this.pubkys.filter((pubky) => this.key(pubky)?.status.state === 'waiting'));
@@ -138,6 +208,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     }
     clearInterval(poll);
     clearInterval(relocate);
+    this.onKeysChanged = undefined;
     this.off('status', onStatus);
     for (const timer of pending.values()) clearTimeout(timer);
     await watchers.done;
@@ -210,14 +281,18 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     sync.on('status', (status) => this.emit('status', pubky, status));
     sync.on('report', (report) => this.emit('report', report));
     sync.on('progress', (progress) => this.emit('progress', pubky, progress));
-    this.keys.set(pubky, { sync, location, config: keyConfig });
+    this.keys.set(pubky, { sync, location, config: keyConfig, stop: new AbortController() });
   }
 
   private async catchUpKey(key: ManagedKey, signal?: AbortSignal): Promise<SyncReport> {
     // The user moved homeserver: the old cursor means nothing there; compare by listing instead.
     const { syncedFrom } = key.config;
     const moved = syncedFrom !== undefined && syncedFrom !== key.location.identity;
-    const report = await key.sync.catchUp(signal, { reconcile: moved });
+    const both = signal ? AbortSignal.any([signal, key.stop.signal]) : key.stop.signal;
+    const report = await key.sync.catchUp(both, { reconcile: moved }).catch((error: Error) => {
+      if (!both.aborted) this.emit('failed', key.sync.pubky, error);
+      throw error;
+    });
     if (syncedFrom !== key.location.identity) {
       key.config = { ...key.config, syncedFrom: key.location.identity };
       await writeKeyConfig(key.sync.layout.keyConfigFile, key.config);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { BackupError } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { isProcessAlive } from './process-alive.js';
 import { sleep } from './sleep.js';
@@ -100,14 +101,15 @@ export async function acquireLock(
 }
 
 /** The lock stayed held by a live owner for longer than the caller would wait. */
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends BackupError {
   override readonly name = 'LockTimeoutError';
-  readonly code = 'LOCK_TIMEOUT';
   constructor(
     readonly path: string,
     readonly owner: LockOwner | undefined,
   ) {
-    super(`${path} stayed locked by ${describeOwner(owner)} for too long.`);
+    super('LOCK_TIMEOUT', `${path} stayed locked by ${describeOwner(owner)} for too long.`, 'conflict', {
+      pid: owner?.pid ?? null,
+    });
   }
 }
 

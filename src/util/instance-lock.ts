@@ -1,15 +1,18 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BackupError } from '../errors.js';
 import { describeOwner, type LockOwner, tryLock } from './dir-lock.js';
 import { sleep } from './sleep.js';
 
-export class AlreadyRunningError extends Error {
+export class AlreadyRunningError extends BackupError {
   override readonly name = 'AlreadyRunningError';
-  readonly code = 'ALREADY_RUNNING';
   constructor(readonly owner: LockOwner | undefined) {
     super(
+      'ALREADY_RUNNING',
       `pubky-backup is already running on this data folder (${describeOwner(owner)}). ` +
-        'Stop it first, or use another --data-dir.',
+        'Stop it first, or use another data folder.',
+      'conflict',
+      { pid: owner?.pid ?? null, command: owner?.command ?? null },
     );
   }
 

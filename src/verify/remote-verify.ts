@@ -7,9 +7,9 @@ import {
   type KeyLayout,
   RetryQueue,
   readCursor,
+  readKeyConfig,
 } from '../store/index.js';
 import { FeedReader } from '../sync/feed.js';
-import { readKeyConfig } from '../sync/index.js';
 import { isUnreachable } from '../sync/retry-policy.js';
 import { sleep } from '../util/sleep.js';
 

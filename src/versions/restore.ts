@@ -1,3 +1,4 @@
+import { BackupError } from '../errors.js';
 import {
   acquireWriteLock,
   appendActivity,
@@ -21,9 +22,11 @@ export interface RestoredVersion {
 }
 
 /** No version of that file (at that time). The message says what there is. */
-export class VersionNotFoundError extends Error {
+export class VersionNotFoundError extends BackupError {
   override readonly name = 'VersionNotFoundError';
-  readonly code = 'VERSION_NOT_FOUND';
+  constructor(message: string) {
+    super('VERSION_NOT_FOUND', message, 'not-found');
+  }
 }
 
 /**

@@ -88,7 +88,7 @@ describe('pubky-backup CLI', () => {
     }
     expect(await readFile(file, 'utf8')).toBe('{"daemon": {"port": "http"}}');
     const json = JSON.parse(run(['--json', '--data-dir', dir, 'config', 'show']).stdout);
-    expect(json.error).toMatchObject({ code: 'CONFIG_INVALID', file, field: 'daemon.port' });
+    expect(json.error).toMatchObject({ code: 'CONFIG_INVALID', details: { file, field: 'daemon.port' } });
   });
 
   it('config set refuses an invalid value and keeps the old file', async () => {

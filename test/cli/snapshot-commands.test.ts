@@ -96,7 +96,7 @@ describe('pubky-backup snapshot', () => {
       signal: stop.signal,
       checkEveryMs: 20,
       now: () => clock.now,
-      onSnapshot: (_pubky, file) => made.push(file),
+      onSnapshot: (_pubky, created) => made.push(created.file),
     });
     const until = async (n: number) => {
       while (made.length < n) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Config, DEFAULT_CONFIG } from '../../src/config/index.js';
-import { KeyLayout } from '../../src/store/index.js';
-import { SyncManager, writeKeyConfig } from '../../src/sync/index.js';
+import { KeyLayout, writeKeyConfig } from '../../src/store/index.js';
+import { SyncManager } from '../../src/sync/index.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import { put, signup, type TestUser, tenantFetch } from './homeserver.js';
 

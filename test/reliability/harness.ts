@@ -4,8 +4,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileIndex, KeyLayout, RetryQueue, readCursor, storePathOf } from '../../src/store/index.js';
-import { writeKeyConfig } from '../../src/sync/index.js';
+import {
+  FileIndex,
+  KeyLayout,
+  RetryQueue,
+  readCursor,
+  storePathOf,
+  writeKeyConfig,
+} from '../../src/store/index.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import { BIN } from '../helpers/cli.js';
 import { blake3Base64, put, type TestUser, tenantFetch } from '../helpers/homeserver.js';

@@ -61,14 +61,14 @@ describe("the user's key for restore and migrate", () => {
       expect((await loadUserKeypair(pubky, { secretKeyFile })).publicKey.z32, name).toBe(pubky);
     }
     expect(() => parseSecretKey(Buffer.from(`pubky${pubky}`), pubky)).toThrow(/public key/);
-    expect(() => parseSecretKey(Buffer.from('pubky.org/recovery\nxxxx'))).toThrow(/--recovery-file/);
+    expect(() => parseSecretKey(Buffer.from('pubky.org/recovery\nxxxx'))).toThrow(/is a recovery file/);
     const junk = await caught(async () => parseSecretKey(Buffer.from('not a key')), RestoreError);
     expect(junk.code).toBe('BAD_SECRET_KEY_FILE');
   });
 
   it('no key at all, or both: a plain message saying what to pass', async () => {
     const pubky = Keypair.random().publicKey.z32;
-    expect((await caught(loadUserKeypair(pubky, {}), RestoreError)).message).toContain('--recovery-file');
+    expect((await caught(loadUserKeypair(pubky, {}), RestoreError)).message).toContain('recovery file');
     const both = await caught(
       loadUserKeypair(pubky, { recoveryFile: 'a', secretKeyFile: 'b' }),
       RestoreError,

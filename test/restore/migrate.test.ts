@@ -17,8 +17,8 @@ import {
   SignedPacket,
 } from '../../src/pkdns/index.js';
 import { migrate, RestoreError, readMigrateRecord, resolveTarget } from '../../src/restore/index.js';
-import { FileIndex, KeyLayout } from '../../src/store/index.js';
-import { readKeyConfig, SyncManager, writeKeyConfig } from '../../src/sync/index.js';
+import { FileIndex, KeyLayout, readKeyConfig, writeKeyConfig } from '../../src/store/index.js';
+import { SyncManager } from '../../src/sync/index.js';
 import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
 import { caught } from '../helpers/errors.js';
 import { deadRelayUrl } from '../helpers/fake-relay.js';

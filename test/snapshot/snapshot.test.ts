@@ -243,7 +243,7 @@ describe('interrupted and scheduled snapshots', () => {
         config: { every: 'hourly', keepLast: 2 },
         tool: 'test',
         signal: controller.signal,
-        onSnapshot: (_, file) => made.push(file),
+        onSnapshot: (_, created) => made.push(created.file),
         checkEveryMs: 10,
       });
       await new Promise((resolve) => setTimeout(resolve, 100));

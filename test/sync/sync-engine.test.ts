@@ -142,7 +142,7 @@ describe('sync engine against the testnet', () => {
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(layout.keyDir, 'data/pub'), { recursive: true });
     await writeFile(join(layout.keyDir, 'data/pub/old.txt'), 'old');
-    const { writeKeyConfig } = await import('../../src/sync/index.js');
+    const { writeKeyConfig } = await import('../../src/store/index.js');
     await writeKeyConfig(layout.keyConfigFile, {
       pubky: user.z32,
       addedAt: '1970-01-01T00:00:00.000Z',

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { addKey } from '../add-key.js';
+import { withBackend } from '../backend.js';
 import type { CliContext } from '../context.js';
-import { openResolver } from '../pkdns-setup.js';
 
 export function registerAdd(program: Command, context: CliContext): void {
   program
@@ -10,25 +9,26 @@ export function registerAdd(program: Command, context: CliContext): void {
     .argument('<pubky>', 'the pubky, in any pasted form')
     .option('--homeserver <url|pubky>', 'use this homeserver instead of looking it up (pins it)')
     .action(async (text: string, options: { homeserver?: string }) => {
-      const dataDir = context.dataDir();
-      let pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
-      const resolver = async () => {
-        pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
-        return pkdns.resolver;
-      };
-      const added = await addKey(dataDir, text, resolver, options.homeserver).finally(() => pkdns?.close());
-      const warning = added.knownToHomeserver
-        ? ''
-        : `\nnote: ${added.homeserver} does not know ${added.pubky} yet; the backup waits and starts when it does.`;
-      const dropped = added.droppedFromUrl
-        ? `\nnote: using the homeserver's base address; "${added.droppedFromUrl}" was dropped from the one given.`
-        : '';
+      const added = await withBackend(context, 'add', (backend) => backend.add(text, options.homeserver));
+      const notes = [
+        added.droppedFromUrl
+          ? `note: using the homeserver's base address; "${added.droppedFromUrl}" was dropped from the one given.`
+          : '',
+        added.knownToHomeserver
+          ? ''
+          : `note: ${added.homeserver} does not know ${added.pubky} yet; the backup waits and starts when it does.`,
+      ].filter(Boolean);
       context
         .output()
         .result(
           { ...added },
-          `added ${added.pubky}\n  homeserver ${added.homeserver} (${added.source})\n  folder     ${added.folder}${dropped}${warning}\n` +
-            'run `pubky-backup sync --once` to back it up now.',
+          [
+            `added ${added.pubky}`,
+            `  homeserver ${added.homeserver} (${added.source})`,
+            `  folder     ${added.folder}`,
+            ...notes,
+            'run `pubky-backup sync --once` to back it up now (a running daemon starts at once).',
+          ].join('\n'),
         );
     });
 }

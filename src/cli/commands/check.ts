@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/index.js';
-import { BackupStore, KeyLayout } from '../../store/index.js';
-import { SyncManager } from '../../sync/index.js';
-import { acquireInstanceLock } from '../../util/instance-lock.js';
-import { checkBackup, type LocalCheckReport } from '../../verify/index.js';
+import { formatBytes, type RepairOutcome } from '../../app/index.js';
+import type { LocalCheckReport } from '../../verify/index.js';
+import { withBackend } from '../backend.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
-import { formatBytes } from '../key-summary.js';
-import { selectKeys } from '../keys.js';
 import { ExitCode } from '../output.js';
-import { locateHomeserver, openResolver } from '../pkdns-setup.js';
 import { createCountProgress } from '../progress.js';
 
 export function registerCheck(program: Command, context: CliContext): void {
@@ -26,78 +21,35 @@ export function registerCheck(program: Command, context: CliContext): void {
       'fetch damaged or missing files again from the homeserver (damaged copies kept in versions/)',
     )
     .action(async (texts: string[], options: { readData?: boolean; repair?: boolean }) => {
-      const dataDir = context.dataDir();
       const output = context.output();
       const signal = interruptSignal();
-      const pubkys = await selectKeys(dataDir, texts);
-      const lock = await acquireInstanceLock(dataDir, options.repair ? 'check --repair' : 'check');
-      let pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
-      const reports: Array<LocalCheckReport & { repair?: RepairOutcome }> = [];
+      const progress = output.json ? undefined : createCountProgress('checking');
+      let reports: Array<LocalCheckReport & { repair?: RepairOutcome }> = [];
       try {
-        for (const pubky of pubkys) {
-          const layout = new KeyLayout(dataDir, pubky);
-          const store = BackupStore.openFs(layout.keyDir);
-          const progress = output.json ? undefined : createCountProgress(`checking ${pubky.slice(0, 8)}…`);
-          let report: LocalCheckReport & { repair?: RepairOutcome } = await checkBackup(store, layout, {
-            readData: options.readData,
+        reports = await withBackend(context, options.repair ? 'check --repair' : 'check', (backend) =>
+          backend.check(texts, {
+            ...options,
             signal,
-            onProgress: (done, total) => progress?.update(done, total),
-          }).finally(() => progress?.stop());
-          const repairable = [...new Set(report.problems.filter((p) => p.repairable).map((p) => p.item))];
-          if (options.repair && repairable.length > 0) {
-            const manager = await SyncManager.open({
-              dataDir,
-              config: await loadConfig(dataDir),
-              pubkys: [pubky],
-              locate: async (key) => {
-                pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
-                return locateHomeserver(pkdns.resolver, key);
-              },
-            });
-            const key = manager.key(pubky);
-            const done = key ? await key.repair(repairable, signal) : undefined;
-            // What is left after the repair is the answer.
-            report = {
-              ...(await checkBackup(store, layout, { readData: options.readData, signal })),
-              repair: {
-                fetched: done?.stored ?? 0,
-                alreadyIntact: done?.unchanged ?? 0,
-                movedToVersions: done?.deleted ?? 0,
-                stillFailing: done?.failed ?? 0,
-              },
-            };
-          }
-          reports.push(report);
-        }
+            onProgress: (_, done, total) => progress?.update(done, total),
+          }),
+        );
       } catch (error) {
         if (!signal.aborted) throw error;
       } finally {
-        await pkdns?.close();
-        await lock.release();
+        progress?.stop();
       }
-      const problems = reports.reduce((n, r) => n + r.problems.length, 0);
-      const human = reports.map(describe).join('\n\n');
       if (signal.aborted) {
-        process.stderr.write(
-          `interrupted: checked ${reports.length} of ${pubkys.length} pubkys; nothing was changed by the check itself\n`,
-        );
+        process.stderr.write('interrupted: the check stopped; nothing was changed by the check itself\n');
         process.exitCode = INTERRUPTED_EXIT_CODE;
         return;
       }
+      const problems = reports.reduce((n, r) => n + r.problems.length, 0);
       output.result(
         { keys: reports },
-        human || 'no pubkys to check',
+        reports.map(describe).join('\n\n') || 'no pubkys to check',
         problems > 0 ? ExitCode.partial : ExitCode.ok,
       );
     });
-}
-
-/** What `--repair` did, per pubky. */
-interface RepairOutcome {
-  fetched: number;
-  alreadyIntact: number;
-  movedToVersions: number;
-  stillFailing: number;
 }
 
 function describe(report: LocalCheckReport & { repair?: RepairOutcome }): string {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { configPath, loadConfig, saveConfig, withField } from '../../config/index.js';
+import { DaemonClient } from '../../daemon/client.js';
 import type { CliContext } from '../context.js';
 
 export function registerConfig(program: Command, context: CliContext): void {
@@ -24,8 +25,12 @@ export function registerConfig(program: Command, context: CliContext): void {
     .action(async (field: string, value: string) => {
       const dataDir = context.dataDir();
       const file = configPath(dataDir);
-      const updated = withField(file, await loadConfig(dataDir), field, parseValue(value));
-      await saveConfig(dataDir, updated);
+      const client = await DaemonClient.connect(dataDir);
+      // Beside a daemon the change goes through it, so it applies what it can at once.
+      const updated = client
+        ? (await client.request<{ config: unknown }>('PATCH', '/config', { field, value: parseValue(value) }))
+            .config
+        : await saveConfig(dataDir, withField(file, await loadConfig(dataDir), field, parseValue(value)));
       context.output().result({ file, field, config: updated }, `${field} set in ${file}`);
     });
 }

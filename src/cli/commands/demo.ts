@@ -3,15 +3,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG } from '../../config/index.js';
-import { PkdnsResolver } from '../../pkdns/index.js';
-import { SyncManager } from '../../sync/index.js';
+import { BackupService, formatBytes } from '../../app/index.js';
 import { demoKeypair, demoPut, demoSession, seedDemo } from '../../testnet/demo.js';
 import { startTestnet, type Testnet } from '../../testnet/testnet.js';
-import { addKey } from '../add-key.js';
 import type { CliContext } from '../context.js';
-import { formatBytes } from '../key-summary.js';
-import { locateHomeserver } from '../pkdns-setup.js';
 import { createSyncProgress } from '../sync-progress.js';
 
 export function registerDemo(program: Command, context: CliContext): void {
@@ -24,22 +19,21 @@ export function registerDemo(program: Command, context: CliContext): void {
       const dataDir = explicit ? context.dataDir() : await mkdtemp(join(tmpdir(), 'pubky-backup-demo-'));
       const say = (line: string) => process.stderr.write(`${line}\n`);
       const testnet = await startTestnet({ relayPort: 0, homeserverPort: 0 });
-      const stop = new AbortController();
+      let service: BackupService | undefined;
       try {
         say(`1. local testnet: pkarr relay ${testnet.relay.url}, homeserver ${testnet.homeserver.url}`);
         const users = await seedDemo(testnet);
         say(`2. ${users.length} demo users published ${users.reduce((n, u) => n + u.files, 0)} files`);
-        const resolver = new PkdnsResolver({ relays: [testnet.relay.url] });
-        for (const user of users) await addKey(dataDir, user.pubky, async () => resolver);
-        say(`3. added them to the backup in ${dataDir} (homeserver found through PKDNS)`);
-        const manager = await SyncManager.open({
+        service = await BackupService.open({
           dataDir,
-          config: DEFAULT_CONFIG,
-          pubkys: users.map((u) => u.pubky),
-          locate: (pubky) => locateHomeserver(resolver, pubky),
+          pkdns: { relay: [testnet.relay.url], dht: false },
+          command: 'demo',
+          tool: context.tool(),
         });
-        const progress = createSyncProgress(manager);
-        const reports = await manager.syncOnce().finally(() => progress.stop());
+        for (const user of users) await service.add(user.pubky);
+        say(`3. added them to the backup in ${dataDir} (homeserver found through PKDNS)`);
+        const progress = createSyncProgress(service.events);
+        const reports = await service.syncNow().finally(() => progress.stop());
         for (const report of reports) {
           if ('error' in report) throw report.error;
           const name = users.find((u) => u.pubky === report.pubky)?.name;
@@ -47,7 +41,7 @@ export function registerDemo(program: Command, context: CliContext): void {
             `4. ${name}: ${report.stored} files (${formatBytes(report.bytes)}) → ${join(dataDir, 'keys', report.pubky, 'data')}`,
           );
         }
-        const running = manager.run(stop.signal);
+        const running = service.run();
         const alice = users[0] as (typeof users)[number];
         const latency = await writeAndWait(testnet, dataDir);
         say(`5. live: a new post by ${alice.name} reached the backup ${latency} ms after it was written`);
@@ -63,14 +57,13 @@ export function registerDemo(program: Command, context: CliContext): void {
         );
         if (options.keep) {
           say('live sync keeps running; press Ctrl-C to stop');
-          process.once('SIGINT', () => stop.abort());
-          process.once('SIGTERM', () => stop.abort());
-        } else {
-          stop.abort();
+          const stop = () => void service?.close();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          await running;
         }
-        await running;
       } finally {
-        stop.abort();
+        await service?.close();
         await testnet.close();
       }
     });

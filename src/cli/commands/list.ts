@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
-import { listKeys } from '../../store/index.js';
+import { formatBytes } from '../../app/index.js';
+import { type LiveSummary, withBackend } from '../backend.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, summarizeKey } from '../key-summary.js';
 
 export function registerList(program: Command, context: CliContext): void {
   program
     .command('list')
     .description('list the backed-up pubkys')
     .action(async () => {
-      const dataDir = context.dataDir();
-      const keys = await Promise.all((await listKeys(dataDir)).map((pubky) => summarizeKey(dataDir, pubky)));
+      const keys = await withBackend(context, 'list', (backend) => backend.list());
       const lines = keys.map(
         (k) =>
           `${k.pubky}  ${stateOf(k).padEnd(7)}  ${String(k.files).padStart(6)} files  ` +
@@ -24,10 +23,12 @@ export function registerList(program: Command, context: CliContext): void {
     });
 }
 
-/** One word for a key's state, from its files alone (no network). */
-function stateOf(key: Awaited<ReturnType<typeof summarizeKey>>): string {
+/** One word for a key's state: the running service's, else from its files. */
+export function stateOf(key: LiveSummary): string {
   if (!key.active) return 'removed';
   if (key.paused) return 'paused';
+  if (key.error) return 'damaged';
+  if (key.live && key.live.state !== 'starting') return key.live.state;
   if (key.lastRun?.outcome === 'waiting') return 'waiting';
   if (key.lastRun?.outcome === 'error') return 'error';
   return 'active';

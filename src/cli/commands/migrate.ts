@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { openResolver, requireAddedKey } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
+import { BackupError } from '../../errors.js';
 import {
   MIGRATE_STEPS,
   type MigrateResult,
@@ -13,12 +15,15 @@ import type { KeyLayout } from '../../store/index.js';
 import { acquireInstanceLock } from '../../util/instance-lock.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
-import { requireAddedKey } from '../keys.js';
-import { CliError, ExitCode } from '../output.js';
-import { openResolver } from '../pkdns-setup.js';
-import { hasKeyFlags, keypairFromFlags, type RestoreFlags, withRestoreOptions } from '../restore-options.js';
+import { ExitCode } from '../output.js';
+import {
+  hasKeyFlags,
+  keypairFromFlags,
+  type RestoreFlags,
+  withFlagHint,
+  withRestoreOptions,
+} from '../restore-options.js';
 import { createRestoreProgress } from '../restore-progress.js';
-import { asUserError } from '../user-errors.js';
 
 export function registerMigrate(program: Command, context: CliContext): void {
   withRestoreOptions(
@@ -78,7 +83,7 @@ export function registerMigrate(program: Command, context: CliContext): void {
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
         }
-        throw await withResumeHint(asUserError(error), layout);
+        throw await withResumeHint(withFlagHint(error, MIGRATE_HINTS), layout);
       } finally {
         progress?.stop();
         await pkdns.close();
@@ -90,15 +95,26 @@ export function registerMigrate(program: Command, context: CliContext): void {
     });
 }
 
+/** Flag hints that apply to migrate (a missing key is not fixed by a --from there). */
+const MIGRATE_HINTS = [
+  'KEY_REQUIRED',
+  'SIGNUP_TOKEN_REQUIRED',
+  'SIGNUP_REFUSED',
+  'HOMESERVER_KEY_REQUIRED',
+  'BAD_SOURCE',
+];
+
 /** An error after some steps were recorded says that a rerun continues from there. */
 async function withResumeHint(error: unknown, layout: KeyLayout): Promise<unknown> {
   const record = await readMigrateRecord(layout);
   const done = MIGRATE_STEPS.filter((step) => record?.steps[step]?.status === 'done');
-  if (!record || record.finishedAt || done.length === 0 || !(error instanceof Error)) return error;
-  const code = (error as { code?: string }).code ?? 'MIGRATE_FAILED';
-  return new CliError(
-    code,
+  if (!record || record.finishedAt || done.length === 0 || !(error instanceof BackupError)) return error;
+  return new BackupError(
+    error.code,
     `${error.message} (done so far: ${done.join(', ')}; run the same migrate again to continue from there)`,
+    error.category,
+    error.details,
+    { cause: error },
   );
 }
 

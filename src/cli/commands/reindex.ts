@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { BackupStore, readCursor, rebuildIndex } from '../../store/index.js';
-import { acquireInstanceLock } from '../../util/instance-lock.js';
+import { BackupService } from '../../app/index.js';
 import type { CliContext } from '../context.js';
-import { requireAddedKey } from '../keys.js';
 import { ExitCode } from '../output.js';
 
 export function registerReindex(program: Command, context: CliContext): void {
@@ -15,24 +13,17 @@ export function registerReindex(program: Command, context: CliContext): void {
       'adopt files whose bytes differ from the index, and forget indexed files that are gone',
     )
     .action(async (text: string, options: { accept?: boolean }) => {
-      const dataDir = context.dataDir();
-      const layout = requireAddedKey(dataDir, text);
-      const lock = await acquireInstanceLock(dataDir, 'reindex');
+      const service = await BackupService.open({
+        dataDir: context.dataDir(),
+        pkdns: context.pkdnsFlags(),
+        command: 'reindex',
+        tool: context.tool(),
+      });
       try {
-        const cursor = await readCursor(layout.cursorFile);
-        const { index, differences } = await rebuildIndex(
-          BackupStore.openFs(layout.keyDir),
-          layout.indexFile,
-          {
-            cursor,
-            accept: options.accept,
-          },
-        );
-        let bytes = 0;
-        for (const entry of index.entries()) bytes += entry.size;
+        const { pubky, files, bytes, differences } = await service.reindex(text, options);
         const disputed = differences.filter((d) => d.change !== 'added');
         const lines = [
-          `reindexed ${layout.z32}: ${index.size} files, ${bytes} bytes` +
+          `reindexed ${pubky}: ${files} files, ${bytes} bytes` +
             (differences.length > 0
               ? `; ${differences.filter((d) => d.change === 'added').length} added`
               : ''),
@@ -53,12 +44,12 @@ export function registerReindex(program: Command, context: CliContext): void {
         context
           .output()
           .result(
-            { pubky: layout.z32, files: index.size, bytes, differences, accepted: options.accept === true },
+            { pubky, files, bytes, differences, accepted: options.accept === true },
             lines.join('\n'),
             disputed.length > 0 && !options.accept ? ExitCode.partial : ExitCode.ok,
           );
       } finally {
-        await lock.release();
+        await service.close();
       }
     });
 }

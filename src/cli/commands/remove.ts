@@ -1,7 +1,6 @@
-import { rm, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { withBackend } from '../backend.js';
 import type { CliContext } from '../context.js';
-import { requireAddedKey } from '../keys.js';
 
 export function registerRemove(program: Command, context: CliContext): void {
   program
@@ -10,18 +9,10 @@ export function registerRemove(program: Command, context: CliContext): void {
     .argument('<pubky>', 'an added pubky')
     .option('--delete-data', 'also delete the backup folder (files, versions, snapshots) for good')
     .action(async (text: string, options: { deleteData?: boolean }) => {
-      const layout = requireAddedKey(context.dataDir(), text);
-      if (options.deleteData) {
-        await rm(layout.keyDir, { recursive: true, force: true });
-      } else {
-        await writeFile(layout.inactiveMarker, `${new Date().toISOString()}\n`);
-      }
-      const what = options.deleteData ? `deleted ${layout.keyDir}` : `data kept in ${layout.keyDir}`;
-      context
-        .output()
-        .result(
-          { pubky: layout.z32, deletedData: options.deleteData === true, folder: layout.keyDir },
-          `removed ${layout.z32} (${what})`,
-        );
+      const removed = await withBackend(context, 'remove', (backend) =>
+        backend.remove(text, options.deleteData === true),
+      );
+      const what = removed.dataDeleted ? `deleted ${removed.folder}` : `data kept in ${removed.folder}`;
+      context.output().result({ ...removed }, `removed ${removed.pubky} (${what})`);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { openResolver } from '../../app/index.js';
 import { parsePubky } from '../../identity/index.js';
 import type { CliContext } from '../context.js';
-import { openResolver } from '../pkdns-setup.js';
 
 export function registerResolve(program: Command, context: CliContext): void {
   program

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { formatBytes, openResolver } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
 import { parsePubky } from '../../identity/index.js';
 import {
@@ -16,12 +17,9 @@ import {
 import { KeyLayout } from '../../store/index.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
-import { formatBytes } from '../key-summary.js';
 import { ExitCode } from '../output.js';
-import { openResolver } from '../pkdns-setup.js';
-import { keypairFromFlags, type RestoreFlags, withRestoreOptions } from '../restore-options.js';
+import { keypairFromFlags, type RestoreFlags, withFlagHint, withRestoreOptions } from '../restore-options.js';
 import { createRestoreProgress } from '../restore-progress.js';
-import { asUserError } from '../user-errors.js';
 
 export function registerRestore(program: Command, context: CliContext): void {
   withRestoreOptions(
@@ -85,7 +83,7 @@ export function registerRestore(program: Command, context: CliContext): void {
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
         }
-        throw asUserError(error);
+        throw withFlagHint(error);
       } finally {
         progress?.stop();
         await pkdns?.close();

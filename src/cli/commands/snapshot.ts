@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
+import { formatBytes, selectKeys } from '../../app/index.js';
 import {
   checkSnapshot,
   extractSnapshot,
@@ -8,15 +9,12 @@ import {
   planPruneKeepingGood,
   type RetentionPolicy,
   removeSnapshotLeftovers,
-  snapshotKey,
 } from '../../snapshot/index.js';
 import { KeyLayout } from '../../store/index.js';
+import { type Backend, withBackend } from '../backend.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
-import { formatBytes } from '../key-summary.js';
-import { selectKeys } from '../keys.js';
-import { CliError, ExitCode } from '../output.js';
-import { toolVersion } from '../tool-version.js';
+import { BackupError, ExitCode } from '../output.js';
 
 export function registerSnapshot(program: Command, context: CliContext): void {
   const snapshot = program.command('snapshot').description('point-in-time ZIP archives of backups');
@@ -26,25 +24,15 @@ export function registerSnapshot(program: Command, context: CliContext): void {
     .description('archive the current backup of each (or the named) pubky into snapshots/<UTC time>.zip')
     .argument('[pubky...]', 'only these pubkys')
     .action(async (texts: string[]) => {
-      const dataDir = context.dataDir();
-      const created = [];
       const signal = interruptSignal();
-      const pubkys = await selectKeys(dataDir, texts);
+      let created: Awaited<ReturnType<Backend['createSnapshots']>> = [];
       try {
-        for (const pubky of pubkys) {
-          const result = await snapshotKey(dataDir, pubky, {
-            tool: `pubky-backup ${toolVersion()}`,
-            signal,
-            onWait: (holder) => process.stderr.write(`${pubky}  waiting for ${holder} to finish writing…\n`),
-          });
-          created.push({ pubky, ...result });
-        }
+        created = await withBackend(context, 'snapshot create', (backend) =>
+          backend.createSnapshots(texts, signal),
+        );
       } catch (error) {
         if (!signal.aborted) throw error;
-        process.stderr.write(
-          `interrupted: ${created.length} of ${pubkys.length} snapshots written` +
-            `${created.length ? ` (${created.map((c) => c.name).join(', ')})` : ''}; the unfinished one left nothing behind\n`,
-        );
+        process.stderr.write('interrupted: the unfinished snapshot left nothing behind\n');
         process.exitCode = INTERRUPTED_EXIT_CODE;
         return;
       }
@@ -98,9 +86,10 @@ export function registerSnapshot(program: Command, context: CliContext): void {
     .action(async (texts: string[], options: RetentionPolicy & { dryRun?: boolean }) => {
       const { dryRun, ...policy } = options;
       if (!hasPolicy(policy)) {
-        throw new CliError(
+        throw new BackupError(
           'NO_POLICY',
           'No retention rule given (--keep-last/-daily/-weekly/-monthly): nothing would be kept, so nothing is pruned.',
+          'usage',
         );
       }
       const dataDir = context.dataDir();

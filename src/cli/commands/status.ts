@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { WAITING_REASON } from '../../sync/index.js';
+import { formatBytes } from '../../app/index.js';
+import { pausedReason, WAITING_REASON } from '../../sync/index.js';
 import type { VerifySummary } from '../../verify/index.js';
+import { type LiveSummary, withBackend } from '../backend.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, summarizeKey } from '../key-summary.js';
-import { selectKeys } from '../keys.js';
+import { stateOf } from './list.js';
 
 export function registerStatus(program: Command, context: CliContext): void {
   program
@@ -11,38 +12,42 @@ export function registerStatus(program: Command, context: CliContext): void {
     .description('show the state of each backup: files, cursor, failures, pause, recent activity')
     .argument('[pubky...]', 'only these pubkys')
     .action(async (texts: string[]) => {
-      const dataDir = context.dataDir();
-      const keys = await Promise.all(
-        (await selectKeys(dataDir, texts)).map((pubky) => summarizeKey(dataDir, pubky, 5)),
+      const keys = await withBackend(context, 'status', async (backend) =>
+        texts.length > 0
+          ? Promise.all(texts.map((text) => backend.status(text)))
+          : Promise.all((await backend.list()).map((k) => backend.status(k.pubky))),
       );
-      const human = keys
-        .map((k) =>
-          [
-            `${k.pubky}${k.active ? '' : ' (removed)'}`,
-            `  homeserver  ${k.homeserver ?? 'not resolved yet'}${k.pinned ? ' (pinned)' : ''}`,
-            `  files       ${k.files} (${formatBytes(k.bytes)}), cursor ${k.cursor}`,
-            k.paused
-              ? `  PAUSED      the homeserver deleted ${k.paused.deletes} of ${k.paused.files} files; run \`pubky-backup resume ${k.pubky} --accept-deletes\` to apply`
-              : undefined,
-            k.lastRun?.outcome === 'waiting' ? `  waiting     ${WAITING_REASON}` : undefined,
-            k.lastRun?.error
-              ? `  error       ${k.lastRun.error.message} (since ${k.lastRun.error.since})`
-              : undefined,
-            k.lastRun?.skipped
-              ? `  skipped     ${k.lastRun.skipped} unreadable feed entries in the last run (see the activity below)`
-              : undefined,
-            k.lastVerify ? `  verified    ${describeVerify(k.lastVerify)}` : undefined,
-            k.pendingRetries.length > 0
-              ? `  failing     ${k.pendingRetries.length} files waiting for retry, e.g. ${k.pendingRetries[0]?.path}: ${k.pendingRetries[0]?.lastError}`
-              : undefined,
-            ...k.recentActivity.map((a) => `  ${a.timestamp}  ${a.type}: ${a.message}`),
-          ]
-            .filter(Boolean)
-            .join('\n'),
-        )
-        .join('\n\n');
+      const human = keys.map(describe).join('\n\n');
       context.output().result({ keys }, human || 'no pubkys yet: add one with `pubky-backup add <pubky>`');
     });
+}
+
+function describe(k: LiveSummary): string {
+  const resume =
+    k.paused?.reason === 'mass-delete'
+      ? `pubky-backup resume ${k.pubky} --accept-deletes`
+      : `pubky-backup resume ${k.pubky}`;
+  return [
+    `${k.pubky}  ${stateOf(k)}`,
+    `  homeserver  ${k.homeserver ?? 'not resolved yet'}${k.pinned ? ' (pinned)' : ''}`,
+    `  files       ${k.files} (${formatBytes(k.bytes)}), cursor ${k.cursor}`,
+    k.error ? `  DAMAGED     ${k.error.message}` : undefined,
+    k.paused ? `  PAUSED      ${pausedReason(k.paused)} (run \`${resume}\`)` : undefined,
+    k.lastRun?.outcome === 'waiting' ? `  waiting     ${WAITING_REASON}` : undefined,
+    k.lastRun?.error
+      ? `  error       ${k.lastRun.error.message} (since ${k.lastRun.error.since})`
+      : undefined,
+    k.lastRun?.skipped
+      ? `  skipped     ${k.lastRun.skipped} unreadable feed entries in the last run (see the activity below)`
+      : undefined,
+    k.lastVerify ? `  verified    ${describeVerify(k.lastVerify)}` : undefined,
+    k.pendingRetries.length > 0
+      ? `  failing     ${k.pendingRetries.length} files waiting for retry, e.g. ${k.pendingRetries[0]?.path}: ${k.pendingRetries[0]?.lastError}`
+      : undefined,
+    ...k.recentActivity.map((a) => `  ${a.timestamp}  ${a.type}: ${a.message}`),
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 /** The last `verify` in one line: when, against which homeserver, the outcome and its counts. */

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { formatBytes, locateHomeserver, openResolver, requireAddedKey } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
 import { HomeserverClient } from '../../homeserver/index.js';
-import { readKeyConfig } from '../../sync/index.js';
+import { readKeyConfig } from '../../store/index.js';
 import {
   type RemoteFinding,
   type RemoteVerifyReport,
@@ -10,12 +11,8 @@ import {
 } from '../../verify/index.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
-import { formatBytes } from '../key-summary.js';
-import { requireAddedKey } from '../keys.js';
 import { ExitCode } from '../output.js';
-import { locateHomeserver, openResolver } from '../pkdns-setup.js';
 import { createCountProgress } from '../progress.js';
-import { asUserError } from '../user-errors.js';
 
 export function registerVerify(program: Command, context: CliContext): void {
   program
@@ -60,7 +57,7 @@ export function registerVerify(program: Command, context: CliContext): void {
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
         }
-        throw asUserError(error);
+        throw error;
       } finally {
         progress?.stop();
       }

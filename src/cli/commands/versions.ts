@@ -1,12 +1,11 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { formatBytes, requireAddedKey, selectKeys } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
 import { BackupStore, FileIndex, KeyLayout } from '../../store/index.js';
 import { acquireInstanceLock } from '../../util/instance-lock.js';
 import { listVersions, pruneVersions, restoreVersion } from '../../versions/index.js';
 import type { CliContext } from '../context.js';
-import { formatBytes } from '../key-summary.js';
-import { requireAddedKey, selectKeys } from '../keys.js';
-import { CliError } from '../output.js';
+import { BackupError } from '../output.js';
 
 export function registerVersions(program: Command, context: CliContext): void {
   const versions = program
@@ -64,11 +63,6 @@ export function registerVersions(program: Command, context: CliContext): void {
                   '\nnote: the backup now differs from the homeserver for this file until it changes there again.'
               : `${restored.path} already holds the version from ${when}; nothing changed`,
           );
-      } catch (error) {
-        if ((error as { code?: string }).code === 'VERSION_NOT_FOUND') {
-          throw new CliError('VERSION_NOT_FOUND', (error as Error).message);
-        }
-        throw error;
       } finally {
         await lock.release();
       }
@@ -129,7 +123,11 @@ export function registerVersions(program: Command, context: CliContext): void {
 function homeserverPath(path: string): string {
   const clean = path.startsWith('/') ? path : `/${path}`;
   if (!clean.startsWith('/pub/'))
-    throw new CliError('BAD_PATH', `A homeserver path starts with /pub/, got ${JSON.stringify(path)}.`);
+    throw new BackupError(
+      'BAD_PATH',
+      `A homeserver path starts with /pub/, got ${JSON.stringify(path)}.`,
+      'usage',
+    );
   return clean;
 }
 

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { BackupError } from '../errors.js';
 import { HomeserverClient, HomeserverError, homeserverBaseUrl, isMissingRoute } from '../homeserver/index.js';
 import { parsePubky } from '../identity/index.js';
 import { homeserverEndpoints, type PkdnsResolver } from '../pkdns/index.js';
-import { KeyLayout } from '../store/index.js';
-import { withFeedRetries, writeKeyConfig } from '../sync/index.js';
-import { CliError } from './output.js';
+import { KeyLayout, markActive, writeKeyConfig } from '../store/index.js';
+import { withFeedRetries } from '../sync/index.js';
 
 export interface AddedKey {
   pubky: string;
@@ -32,7 +32,14 @@ export async function addKey(
   const layout = new KeyLayout(dataDir, user.z32);
   const reactivating = existsSync(layout.inactiveMarker);
   if (existsSync(layout.keyDir) && !reactivating) {
-    throw new CliError('ALREADY_ADDED', `${user.z32} is already backed up in ${layout.keyDir}.`);
+    throw new BackupError(
+      'ALREADY_ADDED',
+      `${user.z32} is already backed up in ${layout.keyDir}.`,
+      'conflict',
+      {
+        pubky: user.z32,
+      },
+    );
   }
   let url: string;
   let source: string;
@@ -41,7 +48,7 @@ export async function addKey(
     try {
       ({ url, dropped: droppedFromUrl } = homeserverBaseUrl(homeserver));
     } catch (error) {
-      throw new CliError('BAD_HOMESERVER_URL', `${(error as Error).message} Nothing was added.`);
+      throw new BackupError('BAD_HOMESERVER_URL', `${(error as Error).message} Nothing was added.`, 'usage');
     }
     source = 'pinned with --homeserver';
   } else if (homeserver) {
@@ -49,15 +56,22 @@ export async function addKey(
     try {
       key = parsePubky(homeserver);
     } catch {
-      throw new CliError(
+      throw new BackupError(
         'BAD_HOMESERVER',
-        `--homeserver takes an http(s):// address or a homeserver's pubky; ${JSON.stringify(homeserver)} is neither` +
+        `A homeserver is an http(s):// address or a homeserver's pubky; ${JSON.stringify(homeserver)} is neither` +
           (/^[\w.-]+(:\d+)?(\/.*)?$/.test(homeserver) ? ` (did you mean http://${homeserver} ?)` : '') +
           '. Nothing was added.',
+        'usage',
       );
     }
     const endpoint = homeserverEndpoints((await (await resolver()).resolvePacket(key)).packet)[0];
-    if (!endpoint) throw new CliError('NO_ENDPOINT', `Homeserver ${key.z32} publishes no HTTP endpoint.`);
+    if (!endpoint) {
+      throw new BackupError(
+        'NO_ENDPOINT',
+        `Homeserver ${key.z32} publishes no HTTP endpoint.`,
+        'unavailable',
+      );
+    }
     url = endpoint.url;
     source = `pinned homeserver ${key.z32}`;
   } else {
@@ -73,7 +87,7 @@ export async function addKey(
     addedAt: new Date().toISOString(),
     ...(homeserver && { homeserverUrl: url }),
   });
-  if (reactivating) await rm(layout.inactiveMarker, { force: true });
+  if (reactivating) await markActive(layout);
   return {
     pubky: user.z32,
     homeserver: url,
@@ -92,20 +106,25 @@ export async function addKey(
 async function checkHomeserver(url: string, user: string): Promise<boolean> {
   const client = new HomeserverClient({ baseUrl: url, requestTimeoutMs: 10_000 });
   const unreachable = (error: unknown) => {
-    const reason = error instanceof Error ? error.message : String(error);
-    return new CliError(
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/\.+$/, '');
+    return new BackupError(
       'HOMESERVER_UNREACHABLE',
       `Cannot reach the homeserver at ${url}: ${reason}. Nothing was added.`,
+      'unavailable',
+      { url },
     );
   };
   try {
-    await client.eventsPage('0', 1);
+    // A homeserver's bad minute (429, 5xx, a reset) is waited out as a sync would.
+    await withFeedRetries(() => client.eventsPage('0', 1));
   } catch (error) {
     if (error instanceof HomeserverError && (error.kind === 'not-found' || error.kind === 'client')) {
-      throw new CliError(
+      throw new BackupError(
         'NOT_A_HOMESERVER',
         `${url} does not answer like a Pubky homeserver (GET /events/ answered ${error.status ?? error.kind}). ` +
           'Check the address: it is the homeserver itself, like https://homeserver.example, not a file or page on it. Nothing was added.',
+        'invalid',
+        { url },
       );
     }
     throw unreachable(error);

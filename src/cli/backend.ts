@@ -1,0 +1,242 @@
+import {
+  type AddedKey,
+  addKey,
+  BackupService,
+  type KeySummary,
+  openResolver,
+  type RepairOutcome,
+  requireAddedKey,
+  type SyncOutcome,
+  selectKeys,
+  summarizeKey,
+} from '../app/index.js';
+import { DaemonClient } from '../daemon/client.js';
+import { BackupError } from '../errors.js';
+import { type CreatedSnapshot, snapshotKey } from '../snapshot/index.js';
+import { BackupStore, KeyLayout, listKeys } from '../store/index.js';
+import type { SyncStatus } from '../sync/index.js';
+import { checkBackup, type LocalCheckReport } from '../verify/index.js';
+import type { CliContext } from './context.js';
+
+/** A key's summary with what the running service says about it right now. */
+export type LiveSummary = KeySummary & { live: SyncStatus | null };
+
+/**
+ * The use-cases the CLI runs either in this process (a `BackupService` holding the data folder)
+ * or, when a daemon holds it, through the daemon's API — so a key added from the CLI appears in
+ * the running daemon at once.
+ */
+export interface Backend {
+  /** Where the work happens, for messages: `this process` or `the daemon (pid N)`. */
+  readonly where: string;
+  /** The service, when the work happens in this process (progress bars follow its events). */
+  readonly service?: BackupService;
+  list(): Promise<LiveSummary[]>;
+  status(pubky: string): Promise<LiveSummary>;
+  add(pubky: string, homeserver?: string): Promise<AddedKey>;
+  remove(
+    pubky: string,
+    deleteData: boolean,
+  ): Promise<{ pubky: string; folder: string; dataDeleted: boolean }>;
+  syncNow(pubkys: string[], signal?: AbortSignal): Promise<SyncOutcome[] | Array<Record<string, unknown>>>;
+  createSnapshots(
+    pubkys: string[],
+    signal?: AbortSignal,
+  ): Promise<Array<{ pubky: string } & CreatedSnapshot>>;
+  check(
+    pubkys: string[],
+    options: {
+      readData?: boolean;
+      repair?: boolean;
+      signal?: AbortSignal;
+      onProgress?: (pubky: string, done: number, total: number) => void;
+    },
+  ): Promise<Array<LocalCheckReport & { repair?: RepairOutcome }>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs `task` against the daemon when one holds the data folder, else against a `BackupService`
+ * opened here (taking the folder's instance lock as `command`), and closes it afterwards.
+ */
+export async function withBackend<T>(
+  context: CliContext,
+  command: string,
+  task: (backend: Backend) => Promise<T>,
+): Promise<T> {
+  const dataDir = context.dataDir();
+  const client = await DaemonClient.connect(dataDir);
+  const backend = client ? daemonBackend(client) : await localBackend(context, command);
+  try {
+    return await task(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+/**
+ * Work in this process. Reading (list, status, check without repair) and adding or snapshotting
+ * need no instance lock — they can run beside a `sync` process; writing the backup's state
+ * (remove, sync, repair) opens the `BackupService`, which takes it.
+ */
+async function localBackend(context: CliContext, command: string): Promise<Backend> {
+  const dataDir = context.dataDir();
+  let opened: BackupService | undefined;
+  const service = async () => {
+    opened ??= await BackupService.open({
+      dataDir,
+      pkdns: context.pkdnsFlags(),
+      command,
+      tool: context.tool(),
+    });
+    return opened;
+  };
+  const live = async (pubky: string, activity: number): Promise<LiveSummary> => ({
+    ...(await summarizeKey(dataDir, pubky, activity)),
+    live: null,
+  });
+  let resolver: Awaited<ReturnType<typeof openResolver>> | undefined;
+  return {
+    where: 'this process',
+    get service() {
+      return opened;
+    },
+    list: async () => Promise.all((await listKeys(dataDir)).map((pubky) => live(pubky, 0))),
+    status: (pubky) => live(requireAddedKey(dataDir, pubky).z32, 5),
+    add: async (pubky, homeserver) => {
+      try {
+        const lookup = async () => {
+          resolver ??= await openResolver(context.pkdnsFlags(), dataDir);
+          return resolver.resolver;
+        };
+        return await addKey(dataDir, pubky, lookup, homeserver);
+      } finally {
+        await resolver?.close();
+      }
+    },
+    remove: async (pubky, deleteData) => (await service()).remove(pubky, { deleteData }),
+    syncNow: async (pubkys, signal) => (await service()).syncNow(pubkys, signal),
+    createSnapshots: async (pubkys, signal) => {
+      const created = [];
+      for (const pubky of await selectKeys(dataDir, pubkys)) {
+        created.push({
+          pubky,
+          ...(await snapshotKey(dataDir, pubky, {
+            tool: context.tool(),
+            signal,
+            onWait: (holder) => process.stderr.write(`${pubky}  waiting for ${holder} to finish writing…\n`),
+          })),
+        });
+      }
+      return created;
+    },
+    check: async (pubkys, options) =>
+      options.repair ? (await service()).check(pubkys, options) : checkWithoutLock(dataDir, pubkys, options),
+    close: async () => {
+      await opened?.close();
+    },
+  };
+}
+
+/** `check` without `--repair` reads only: no lock, so it runs beside a sync. */
+async function checkWithoutLock(
+  dataDir: string,
+  pubkys: string[],
+  options: {
+    readData?: boolean;
+    signal?: AbortSignal;
+    onProgress?: (pubky: string, done: number, total: number) => void;
+  },
+) {
+  const reports = [];
+  for (const pubky of await selectKeys(dataDir, pubkys)) {
+    const layout = new KeyLayout(dataDir, pubky);
+    reports.push(
+      await checkBackup(BackupStore.openFs(layout.keyDir), layout, {
+        readData: options.readData,
+        signal: options.signal,
+        onProgress: (done, total) => options.onProgress?.(pubky, done, total),
+      }),
+    );
+  }
+  return reports;
+}
+
+function daemonBackend(client: DaemonClient): Backend {
+  const key = (pubky: string) => `/keys/${encodeURIComponent(pubky)}`;
+  const forEach = async <T>(pubkys: string[], one: (pubky: string) => Promise<T>): Promise<T[]> => {
+    const targets =
+      pubkys.length > 0
+        ? pubkys
+        : (await client.request<{ keys: KeySummary[] }>('GET', '/keys')).keys
+            .filter((k) => k.active)
+            .map((k) => k.pubky);
+    const results: T[] = [];
+    for (const pubky of targets) results.push(await one(pubky));
+    return results;
+  };
+  return {
+    where: `the daemon (pid ${client.info.pid})`,
+    list: async () => (await client.request<{ keys: LiveSummary[] }>('GET', '/keys')).keys,
+    status: async (pubky) => (await client.request<{ key: LiveSummary }>('GET', key(pubky))).key,
+    add: async (pubky, homeserver) =>
+      (await client.request<{ key: AddedKey }>('POST', '/keys', { pubky, ...(homeserver && { homeserver }) }))
+        .key,
+    remove: (pubky, deleteData) =>
+      client.request('DELETE', `${key(pubky)}${deleteData ? '?deleteData=true' : ''}`),
+    syncNow: async (pubkys, signal) => {
+      if (pubkys.length === 0)
+        return (
+          await client.request<{ results: Array<Record<string, unknown>> }>(
+            'POST',
+            '/sync',
+            undefined,
+            signal,
+          )
+        ).results;
+      return (
+        await forEach(
+          pubkys,
+          async (pubky) =>
+            (
+              await client.request<{ results: Array<Record<string, unknown>> }>(
+                'POST',
+                `${key(pubky)}/sync`,
+                undefined,
+                signal,
+              )
+            ).results,
+        )
+      ).flat();
+    },
+    createSnapshots: (pubkys) =>
+      forEach(pubkys, async (pubky) => {
+        const { snapshot } = await client.request<{ snapshot: { pubky: string } & CreatedSnapshot }>(
+          'POST',
+          `${key(pubky)}/snapshots`,
+        );
+        return snapshot;
+      }),
+    check: (pubkys, options) =>
+      forEach(pubkys, async (pubky) => {
+        const body = { readData: options.readData, repair: options.repair };
+        return (
+          await client.request<{ report: LocalCheckReport & { repair?: RepairOutcome } }>(
+            'POST',
+            `${key(pubky)}/check`,
+            body,
+          )
+        ).report;
+      }),
+    close: async () => {},
+  };
+}
+
+/** A use-case the daemon does not offer: say so plainly (the data folder is its). */
+export function daemonHolds(client: DaemonClient, what: string): BackupError {
+  return new BackupError(
+    'ALREADY_RUNNING',
+    `The daemon (pid ${client.info.pid}) holds this data folder; ${what} needs it: stop the daemon first.`,
+    'conflict',
+  );
+}
