@@ -22,8 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { createBLAKE3 } from 'hash-wasm';
 import { signAuthToken } from '../dist/homeserver/auth-token.js';
 import { Keypair } from '../dist/identity/index.js';
-import { FileIndex, KeyLayout, storePathOf } from '../dist/store/index.js';
-import { writeKeyConfig } from '../dist/sync/index.js';
+import { FileIndex, KeyLayout, storePathOf, writeKeyConfig } from '../dist/store/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);

@@ -106,17 +106,17 @@ export async function verifyAgainstHomeserver(options: RemoteVerifyOptions): Pro
   ]);
   const pending = new Map((retry?.all() ?? []).map((item) => [item.path, item]));
   const notes: string[] = [];
-  let skippedLines = 0;
-  const listed: string[] = [];
-  for await (const path of client.list(pubky, '/pub/', { signal, onSkipped: () => skippedLines++ })) {
-    listed.push(path);
-  }
-  if (skippedLines > 0) notes.push(`${skippedLines} lines of the homeserver's listing could not be read`);
+  const fromOtherHomeserver =
+    options.identity !== undefined &&
+    keyConfig.syncedFrom !== undefined &&
+    keyConfig.syncedFrom !== options.identity;
+  // One small request, asked while the files are compared.
+  const headOfFeed = fromOtherHomeserver ? Promise.resolve(undefined) : feedHead(client, pubky, signal);
 
   const findings: RemoteFinding[] = [];
   const counts = {
     backup: index.size,
-    homeserver: listed.length,
+    homeserver: 0,
     identical: 0,
     missing: 0,
     changed: 0,
@@ -130,33 +130,56 @@ export async function verifyAgainstHomeserver(options: RemoteVerifyOptions): Pro
   };
   let bytesRead = 0;
   let done = 0;
-  const toCompare = listed.filter((path) => {
-    const entry = index.get(path);
-    const retrying = pending.get(path);
-    if (entry && !retrying) return true;
-    add({
-      path,
-      problem: 'not-backed-up',
-      detail: retrying ? `waiting for a retry in the backup: ${retrying.lastError}` : 'not in the backup',
-      ...(entry && { backup: { size: entry.size, blake3: entry.blake3 } }),
-    });
-    return false;
-  });
-  const total = toCompare.length;
+  let compared = 0;
+  let listingDone = false;
+  let fatal: unknown;
+  const stop = new AbortController();
+  const both = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
-  for (const path of toCompare) {
-    void queue.add(async () => {
-      const entry = index.get(path) as IndexEntry;
-      const outcome = await compareOne(client, pubky, entry, options.readData === true, signal);
+  const compare = async (entry: IndexEntry) => {
+    try {
+      const outcome = await compareOne(client, pubky, entry, options.readData === true, both);
       bytesRead += outcome.bytesRead ?? 0;
       if (outcome.finding) add(outcome.finding);
       else counts.identical++;
-      options.onProgress?.(++done, total);
-    });
+      // Until the listing is complete the total is what the index expects.
+      options.onProgress?.(++done, listingDone ? compared : Math.max(compared, index.size));
+    } catch (error) {
+      fatal ??= error;
+      stop.abort(error);
+    }
+  };
+  // The listing is read while the first files are already being compared.
+  const onHomeserver = new Set<string>();
+  let skippedLines = 0;
+  try {
+    for await (const path of client.list(pubky, '/pub/', { signal: both, onSkipped: () => skippedLines++ })) {
+      onHomeserver.add(path);
+      const entry = index.get(path);
+      const retrying = pending.get(path);
+      if (entry && !retrying) {
+        compared++;
+        void queue.add(() => compare(entry));
+        continue;
+      }
+      add({
+        path,
+        problem: 'not-backed-up',
+        detail: retrying ? `waiting for a retry in the backup: ${retrying.lastError}` : 'not in the backup',
+        ...(entry && { backup: { size: entry.size, blake3: entry.blake3 } }),
+      });
+    }
+  } catch (error) {
+    fatal ??= error;
+    stop.abort(error);
   }
+  listingDone = true;
+  counts.homeserver = onHomeserver.size;
   await queue.onIdle();
+  await headOfFeed.catch(() => undefined);
   signal?.throwIfAborted();
-  const onHomeserver = new Set(listed);
+  if (fatal !== undefined) throw fatal;
+  if (skippedLines > 0) notes.push(`${skippedLines} lines of the homeserver's listing could not be read`);
   for (const entry of index.entries()) {
     if (onHomeserver.has(entry.path)) continue;
     add({
@@ -168,11 +191,7 @@ export async function verifyAgainstHomeserver(options: RemoteVerifyOptions): Pro
   }
   findings.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
-  const fromOtherHomeserver =
-    options.identity !== undefined &&
-    keyConfig.syncedFrom !== undefined &&
-    keyConfig.syncedFrom !== options.identity;
-  const head = fromOtherHomeserver ? undefined : await feedHead(client, pubky, signal);
+  const head = await headOfFeed;
   const behind = head !== undefined && (compareCursors(head, cursor) ?? 0) > 0;
   if (fromOtherHomeserver) {
     notes.push(

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { HomeserverClient } from '../../src/homeserver/index.js';
+import { HomeserverClient, HomeserverError } from '../../src/homeserver/index.js';
 import { KeyLayout } from '../../src/store/index.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import {
@@ -11,6 +11,7 @@ import {
   verifyAgainstHomeserver,
 } from '../../src/verify/index.js';
 import { startFakeHomeserver } from '../helpers/fake-homeserver.js';
+import { deadRelayUrl } from '../helpers/fake-relay.js';
 import { blake3Base64, put, startHomeserver, type TestUser } from '../helpers/homeserver.js';
 import { backupOf, newUserWithFiles, openManager } from '../helpers/sync.js';
 
@@ -122,6 +123,18 @@ describe('verify against the homeserver', () => {
     expect(problems(report)).toEqual(['unverifiable /pub/app/a.txt']);
     expect(report.findings[0]?.detail).toContain('500');
     expect(report.counts.identical).toBe(5);
+  });
+
+  it('a homeserver that goes away mid-verify ends it with an error (no report, nothing unhandled)', async () => {
+    const dead = await verifyAgainstHomeserver({
+      client: new HomeserverClient({ baseUrl: await deadRelayUrl() }),
+      layout,
+    }).catch((error: unknown) => error);
+    expect(dead).toBeInstanceOf(HomeserverError);
+    hs.faults.add({ route: 'read', method: 'HEAD', path: '/pub/app/c.txt', fault: { kind: 'reset' } });
+    const reset = await verifyAgainstHomeserver({ client, layout, concurrency: 1 }).catch((e: unknown) => e);
+    // A reset is a dropped connection, asked again once, then unverifiable: the rest is compared.
+    expect(reset).toMatchObject({ counts: { unverifiable: 1, identical: 5 } });
   });
 
   it('a homeserver without ETags: every file unverifiable', async () => {
