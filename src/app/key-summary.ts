@@ -13,6 +13,7 @@ import {
   readPaused,
   readResolvedHomeserver,
 } from '../store/index.js';
+import { latestVerifySummary, type VerifySummary } from '../verify/index.js';
 
 /** What `list`, `status`, the API and the dashboard say about one key, from its files alone (no network). */
 export interface KeySummary {
@@ -29,6 +30,8 @@ export interface KeySummary {
   paused: { reason: 'user' | 'mass-delete'; deletes: number; files: number; since: string | null } | null;
   lastRun: LastRun | null;
   recentActivity: ActivityEntry[];
+  /** The newest `verify` report in short (`state/verify/`): time, homeserver, outcome, counts. */
+  lastVerify: VerifySummary | null;
   /**
    * Set when part of the key's state could not be read: the summary says what it could, and this
    * says what is wrong (one broken key never hides the others).
@@ -51,7 +54,7 @@ export async function summarizeKey(dataDir: string, pubky: string, activity = 0)
       return fallback;
     }
   };
-  const [config, cursor, index, retry, paused, resolved, lastRun, recent] = await Promise.all([
+  const [config, cursor, index, retry, paused, resolved, lastRun, recent, lastVerify] = await Promise.all([
     attempt(() => readKeyConfig(layout.keyConfigFile, pubky), undefined),
     attempt(() => readCursorState(layout.cursorFile), { cursor: '0' }),
     attempt(() => FileIndex.open(layout.indexFile), undefined),
@@ -63,6 +66,7 @@ export async function summarizeKey(dataDir: string, pubky: string, activity = 0)
       () => (activity > 0 ? readActivity(layout.activityLog, { last: activity }) : Promise.resolve([])),
       [],
     ),
+    attempt(() => latestVerifySummary(layout), undefined),
   ]);
   let bytes = 0;
   for (const entry of index?.entries() ?? []) bytes += entry.size;
@@ -88,6 +92,7 @@ export async function summarizeKey(dataDir: string, pubky: string, activity = 0)
         : null,
     lastRun: lastRun ?? null,
     recentActivity: recent,
+    lastVerify: lastVerify ?? null,
     error: first ? { code: first.code, message: first.message } : null,
   };
 }

@@ -50,6 +50,8 @@ export async function openResolver(flags: PkdnsFlags, dataDir: string) {
   return {
     resolver,
     relays,
+    /** The DHT client when enabled (migrate publishes to it too). */
+    dht,
     dhtEnabled: dht !== undefined,
     async close() {
       await dht?.close();

@@ -55,6 +55,7 @@ export const KeySummarySchema = z
       .nullable(),
     lastRun: z.record(z.string(), z.unknown()).nullable(),
     recentActivity: z.array(z.record(z.string(), z.unknown())),
+    lastVerify: z.record(z.string(), z.unknown()).nullable(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     live: SyncStatusSchema.nullable(),
   })

@@ -23,7 +23,7 @@ export {
 export type { PkarrPacketErrorCode, PkdnsErrorCode } from './errors.js';
 export { PkarrPacketError, PkarrRelayError, PkdnsError } from './errors.js';
 export { type LookupResult, lookupPacket, type SourceAttempt } from './lookup.js';
-export { type DhtPutter, type PublishOutcome, publishHomeserver } from './publish.js';
+export { type DhtPutter, type PublishOptions, type PublishOutcome, publishHomeserver } from './publish.js';
 export type {
   HomeserverHttpsRecordOptions,
   PkarrRecord,

@@ -9,7 +9,7 @@ import { type DhtGetter, dhtSource, relaySource } from './sources.js';
 
 /** A DHT that can also store packets (BEP44 mutable put). */
 export interface DhtPutter extends DhtGetter {
-  put(packet: SignedPacket, options?: { cas?: bigint }): Promise<void>;
+  put(packet: SignedPacket, options?: { cas?: bigint }): Promise<unknown>;
 }
 
 export interface PublishOptions {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../../app/index.js';
 import { pausedReason, WAITING_REASON } from '../../sync/index.js';
+import type { VerifySummary } from '../../verify/index.js';
 import { type LiveSummary, withBackend } from '../backend.js';
 import type { CliContext } from '../context.js';
 import { stateOf } from './list.js';
@@ -39,6 +40,7 @@ function describe(k: LiveSummary): string {
     k.lastRun?.skipped
       ? `  skipped     ${k.lastRun.skipped} unreadable feed entries in the last run (see the activity below)`
       : undefined,
+    k.lastVerify ? `  verified    ${describeVerify(k.lastVerify)}` : undefined,
     k.pendingRetries.length > 0
       ? `  failing     ${k.pendingRetries.length} files waiting for retry, e.g. ${k.pendingRetries[0]?.path}: ${k.pendingRetries[0]?.lastError}`
       : undefined,
@@ -46,4 +48,14 @@ function describe(k: LiveSummary): string {
   ]
     .filter(Boolean)
     .join('\n');
+}
+
+/** The last `verify` in one line: when, against which homeserver, the outcome and its counts. */
+function describeVerify(v: VerifySummary): string {
+  const c = v.counts;
+  const outcome =
+    v.outcome === 'identical'
+      ? `identical (${c.identical} files${v.readData ? ', every byte read' : ''})`
+      : `DIFFERENCES: ${c.missing} missing, ${c.changed} changed, ${c.notBackedUp} not backed up, ${c.unverifiable} unverifiable`;
+  return `${v.checkedAt} against ${v.homeserver}: ${outcome}${v.cursorBehind ? ' (the backup was behind the feed)' : ''}`;
 }

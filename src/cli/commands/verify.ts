@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { formatBytes, locateHomeserver, openResolver, requireAddedKey } from '../../app/index.js';
+import { loadConfig } from '../../config/index.js';
+import { HomeserverClient } from '../../homeserver/index.js';
+import { readKeyConfig } from '../../store/index.js';
+import {
+  type RemoteFinding,
+  type RemoteVerifyReport,
+  saveVerifyReport,
+  verifyAgainstHomeserver,
+} from '../../verify/index.js';
+import type { CliContext } from '../context.js';
+import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
+import { ExitCode } from '../output.js';
+import { createCountProgress } from '../progress.js';
+
+export function registerVerify(program: Command, context: CliContext): void {
+  program
+    .command('verify')
+    .description('compare the backup with what the homeserver serves now (listing + ETags; no download)')
+    .argument('<pubky>', 'an added pubky')
+    .option('--read-data', 'download every file and compare BLAKE3 hashes instead of trusting ETags')
+    .action(async (text: string, options: { readData?: boolean }) => {
+      const dataDir = context.dataDir();
+      const output = context.output();
+      const layout = requireAddedKey(dataDir, text);
+      const config = await loadConfig(dataDir);
+      const signal = interruptSignal();
+      const keyConfig = await readKeyConfig(layout.keyConfigFile, layout.z32);
+      let location: { url: string; identity: string };
+      if (keyConfig.homeserverUrl) {
+        location = { url: keyConfig.homeserverUrl, identity: keyConfig.homeserverUrl };
+      } else {
+        const pkdns = await openResolver(context.pkdnsFlags(), dataDir);
+        location = await locateHomeserver(pkdns.resolver, layout.z32).finally(() => pkdns.close());
+      }
+      const client = new HomeserverClient({
+        baseUrl: location.url,
+        requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+      });
+      const progress = output.json ? undefined : createCountProgress(`verifying ${layout.z32.slice(0, 8)}…`);
+      let report: RemoteVerifyReport;
+      try {
+        report = await verifyAgainstHomeserver({
+          client,
+          layout,
+          identity: location.identity,
+          concurrency: config.downloadConcurrency,
+          readData: options.readData,
+          signal,
+          onProgress: (done, total) => progress?.update(done, total),
+        });
+      } catch (error) {
+        if (signal.aborted) {
+          if (output.json) process.stdout.write(`${JSON.stringify({ ok: false, interrupted: true })}\n`);
+          process.stderr.write('interrupted: nothing was changed; no report kept\n');
+          process.exitCode = INTERRUPTED_EXIT_CODE;
+          return;
+        }
+        throw error;
+      } finally {
+        progress?.stop();
+      }
+      const file = await saveVerifyReport(layout, report);
+      output.result(
+        { ...report, report: file },
+        describe(report, file),
+        report.outcome === 'identical' ? ExitCode.ok : ExitCode.partial,
+      );
+    });
+}
+
+const LABELS: Record<RemoteFinding['problem'], string> = {
+  missing: 'missing',
+  changed: 'changed',
+  'not-backed-up': 'not backed up',
+  unverifiable: 'unverifiable',
+};
+const MAX_LISTED = 100;
+
+function describe(report: RemoteVerifyReport, file: string): string {
+  const c = report.counts;
+  const how = report.readData ? `every byte read (${formatBytes(report.bytesRead)})` : 'ETags';
+  const head =
+    report.outcome === 'identical'
+      ? `${report.pubky}  identical to ${report.homeserver}: ${c.identical} files (${how})`
+      : `${report.pubky}  differs from ${report.homeserver} (${how}): ${c.identical} identical, ${c.missing} missing, ` +
+        `${c.changed} changed, ${c.notBackedUp} not backed up, ${c.unverifiable} unverifiable`;
+  const lines = report.findings
+    .slice(0, MAX_LISTED)
+    .map((f) => `  ${LABELS[f.problem].padEnd(13)}  ${f.path}  (${f.detail})`);
+  if (report.findings.length > MAX_LISTED) lines.push(`  … and ${report.findings.length - MAX_LISTED} more`);
+  return [head, ...lines, ...report.notes.map((note) => `  note: ${note}`), `  report: ${file}`].join('\n');
+}
