@@ -74,12 +74,13 @@ export class TrayLauncher {
       windowsHide: true,
     });
     this.child = child;
-    const lines = (stream: NodeJS.ReadableStream | null, level: 'info' | 'warn') => {
-      if (stream)
-        createInterface({ input: stream }).on('line', (line) => this.options.log(level, `tray: ${line}`));
-    };
-    lines(child.stdout, 'info');
-    lines(child.stderr, 'warn');
+    // What the tray says goes to the daemon's log; its failures (`error: …`) as warnings.
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) =>
+        this.options.log(line.startsWith('error:') ? 'warn' : 'info', `tray: ${line}`),
+      );
+    }
     child.on('error', (error) => this.options.log('warn', `tray not started: ${error.message}`));
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {

@@ -85,16 +85,25 @@ export async function missingLibraries(path: string): Promise<string[]> {
   const output = await new Promise<string>((resolve) =>
     execFile('ldd', [path], { timeout: 10_000 }, (error, stdout) => resolve(error ? '' : stdout)),
   );
-  return output
+  return notFoundLibraries(output);
+}
+
+/** The libraries `ldd` printed as `=> not found`. */
+export function notFoundLibraries(lddOutput: string): string[] {
+  return lddOutput
     .split('\n')
     .map((line) => /^\s*(\S+)\s*=>\s*not found/.exec(line)?.[1])
     .filter((name): name is string => name !== undefined);
 }
 
 /** Throws `TRAY_UNAVAILABLE` naming the Debian package when a library of the Linux tray program is missing. */
-export async function checkTrayLibraries(binary: TrayBinary, platform = process.platform): Promise<void> {
+export async function checkTrayLibraries(
+  binary: TrayBinary,
+  platform = process.platform,
+  missingOf: (path: string) => Promise<string[]> = missingLibraries,
+): Promise<void> {
   if (platform !== 'linux') return;
-  const missing = await missingLibraries(binary.path);
+  const missing = await missingOf(binary.path);
   if (missing.length === 0) return;
   const hint = missing.some((name) => name.startsWith('libappindicator3') || name.startsWith('libayatana'))
     ? ` (Debian/Ubuntu: apt install ${LINUX_TRAY_PACKAGE})`

@@ -189,8 +189,12 @@ export class SysTrayHost implements TrayHost {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 
+  /** The tray program's last complaint, without GLib's `(program:pid): Gtk-WARNING **: time:` prefix. */
   private lastError(): string | undefined {
-    return this.stderr.at(-1)?.trim();
+    return this.stderr
+      .at(-1)
+      ?.replace(/^\(.*?\):\s*[\w-]+ \*\*:\s*[\d:.]+:\s*/, '')
+      .trim();
   }
 }
 
