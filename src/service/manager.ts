@@ -147,7 +147,7 @@ export async function installService(
         report.link = link.path;
         report.enabled = true;
         report.notes.push(
-          `no systemd user session here (systemctl --user does not answer: a container or CI?): the unit is enabled by the link ${link.path} and starts at the next login where systemd runs user sessions; start the daemon now with: pubky-backup daemon`,
+          'no systemd user session here (systemctl --user does not answer: a container or CI?): the unit is enabled by its default.target.wants link and starts at the next login where systemd runs user sessions; to start the daemon now: pubky-backup daemon',
         );
       }
       break;

@@ -10,7 +10,14 @@ import type { TrayLevel } from '../../src/tray/status.js';
 import { isProcessAlive } from '../../src/util/process-alive.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { put, signup, type TestUser } from '../helpers/homeserver.js';
-import { type Desktop, desktopUnavailable, differingPixels, startDesktop, trayLevel } from './desktop.js';
+import {
+  type Desktop,
+  desktopUnavailable,
+  differingPixels,
+  pixel,
+  startDesktop,
+  trayLevel,
+} from './desktop.js';
 
 /**
  * The real tray on a real (virtual) desktop: Xvfb with trayer's tray panel, the daemon started by
@@ -103,15 +110,29 @@ async function iconShows(level: TrayLevel | undefined, name: string, ms = 60_000
   }
 }
 
+/** Whether the menu is open: below the panel the root window is black, the menu is not. */
+async function menuOpen(): Promise<boolean> {
+  return pixel(await desktop.screenshot({ width: 640, height: 100 }), 100, 60).join() !== '0,0,0';
+}
+
 /** Opens the tray's menu with a click on the icon, then presses the keys (GTK's menu navigation). */
 async function menu(keys: string[], shot?: string): Promise<void> {
   const { x, y } = trayLevel(await desktop.screenshot());
   await desktop.xdotool('mousemove', `${Math.round(x)}`, `${Math.round(y)}`, 'click', '1');
-  await new Promise((resolve) => setTimeout(resolve, 800));
+  const deadline = Date.now() + 20_000;
+  while (!(await menuOpen())) {
+    if (Date.now() > deadline) throw new Error('the menu did not open');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
   if (shot)
-    await writeFile(join(shots, `${shot}.png`), await desktop.screenshot({ width: 280, height: 245 }));
+    await writeFile(join(shots, `${shot}.png`), await desktop.screenshot({ width: 280, height: 195 }));
   for (const key of keys) {
     await desktop.xdotool('key', key);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  while (await menuOpen()) {
+    if (Date.now() > deadline) throw new Error('the menu did not close');
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
