@@ -30,7 +30,7 @@ export function registerTray(program: Command, context: CliContext): void {
           process.stdout.write(`${line}\n`);
         },
       });
-      if (!output.json) log(end === 'quit' ? 'tray: quit' : 'tray: stopped');
+      if (!output.json) log(end === 'quit' ? 'quit from the menu' : 'stopped');
       // Started by the daemon: its IPC channel would keep this process alive.
       if (process.connected) process.disconnect();
     });
