@@ -57,7 +57,7 @@ beforeAll(async () => {
     testnet.homeserver.url,
   ]);
   expect(added.code).toBe(0);
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   if (unavailable) return;
   await testnet?.close();
