@@ -35,6 +35,13 @@ export const ConfigSchema = z.strictObject({
       port: z.number().int().min(0).max(65_535).default(7890),
     })
     .default({ port: 7890 }),
+  /** The system tray icon, started by the daemon when a graphical session exists. */
+  tray: z
+    .strictObject({
+      /** The daemon starts `pubky-backup tray` beside itself (Linux: only with DISPLAY or WAYLAND_DISPLAY). */
+      enabled: z.boolean().default(true),
+    })
+    .default({ enabled: true }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -6,6 +6,7 @@ import { createApi } from './api.js';
 import { type DaemonInfo, newToken, removeDaemonInfo, writeDaemonInfo } from './daemon-file.js';
 import { createDaemonLogger } from './logger.js';
 import { DashboardSessions } from './web.js';
+import { TrayLauncher } from './tray-child.js';
 
 export interface DaemonOptions {
   dataDir: string;
@@ -19,6 +20,8 @@ export interface DaemonOptions {
   signal?: AbortSignal;
   /** Told once the API listens and `daemon.json` is written. */
   onReady?: (info: DaemonInfo & { url: string }) => void;
+  /** How to run the CLI for the tray child (default: this installation's `node dist/cli/main.js`). */
+  trayCommand?: readonly string[];
 }
 
 /** Longest a stop may take before the process exits anyway (SIGTERM promise of the README). */
@@ -46,6 +49,18 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const unsubscribe = service.events.subscribe((event) =>
     logger.info({ event: event.type, id: event.id, ...event.data }, event.type),
   );
+  // The tray icon, when a desktop is there (`tray.enabled`); it follows the setting at run time.
+  const tray = new TrayLauncher({
+    dataDir: options.dataDir,
+    command: options.trayCommand,
+    log: (level, message) => logger[level](message),
+  });
+  const unsubscribeTray = service.events.subscribe((event) => {
+    const field = (event.data as { field?: string }).field;
+    if (event.type === 'ConfigChanged' && (field === 'tray' || field === 'tray.enabled')) {
+      void tray.apply(service.settings.tray.enabled);
+    }
+  });
   try {
     const port = options.port ?? service.settings.daemon.port;
     let app: ReturnType<typeof createApi> | undefined;
@@ -90,6 +105,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     await writeDaemonInfo(options.dataDir, info);
     logger.info({ port: listening.port, dataDir: options.dataDir }, 'daemon started');
     options.onReady?.({ ...info, url: `http://127.0.0.1:${listening.port}` });
+    await tray.apply(service.settings.tray.enabled);
 
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
@@ -99,6 +115,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       stopRequested.signal.addEventListener('abort', () => resolve(), { once: true }),
     );
     logger.info('daemon stopping');
+    const trayStopped = tray.stop();
     // Past the deadline the process goes anyway: the data is safe at any point (atomic writes).
     const deadline = setTimeout(() => {
       logger.warn('stop took longer than 5 s; exiting');
@@ -110,11 +127,14 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     server?.close();
     await service.close();
     await running.catch(() => {});
+    await trayStopped;
     clearTimeout(deadline);
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
     unsubscribe();
+    unsubscribeTray();
+    await tray.stop();
     server?.close();
     await service.close().catch(() => {});
     await removeDaemonInfo(options.dataDir);
