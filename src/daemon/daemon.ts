@@ -5,8 +5,8 @@ import { BackupError } from '../errors.js';
 import { createApi } from './api.js';
 import { type DaemonInfo, newToken, removeDaemonInfo, writeDaemonInfo } from './daemon-file.js';
 import { createDaemonLogger } from './logger.js';
-import { DashboardSessions } from './web.js';
 import { TrayLauncher } from './tray-child.js';
+import { DashboardSessions } from './web.js';
 
 export interface DaemonOptions {
   dataDir: string;
