@@ -383,8 +383,8 @@ export class HomeserverClient {
     });
     if (exchange.status !== 200) throw await exchange.statusError();
     await exchange.cancel();
-    const cookie = exchange.response.headers
-      .getSetCookie()
+    const cookie = exchange
+      .setCookies()
       .map((line) => line.split(';')[0]?.trim() ?? '')
       .find((pair) => pair.startsWith(`${user}=`) && pair.length > user.length + 1);
     if (cookie === undefined) {

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { Agent, type Dispatcher, request } from 'undici';
 import {
   HomeserverError,
   type HomeserverErrorDetails,
@@ -7,10 +9,11 @@ import {
 } from './errors.js';
 
 /**
- * One HTTP exchange with a homeserver over `fetch`, with the two timeouts the client promises:
- * the answer's headers must come within `timeoutMs`, and after that every read of the body (and
- * every chunk of an upload) must make progress within `timeoutMs`. Every failure becomes a
- * `HomeserverError`. Internal to `src/homeserver/`.
+ * One HTTP exchange with a homeserver over undici's `request` (Node streams, a keep-alive pool;
+ * no WHATWG streams in the way), with the two timeouts the client promises: the answer's headers
+ * must come within `timeoutMs`, and after that every read of the body (and every chunk of an
+ * upload) must make progress within `timeoutMs`. Every failure becomes a `HomeserverError`.
+ * Internal to `src/homeserver/`.
  */
 
 export interface RequestSpec {
@@ -36,19 +39,38 @@ export interface ResponseBody extends AsyncIterable<Uint8Array> {
 /** Upload chunk size: each chunk handed to the socket restarts the idle timer. */
 const UPLOAD_CHUNK_BYTES = 64 * 1024;
 
+/**
+ * One pool for every homeserver client of the process: keep-alive connections per origin, reused
+ * across requests (as curl does). Idle sockets do not keep the process alive. The timeouts are
+ * ours (see `Exchange`), so undici's own are off.
+ */
+let agent: Agent | undefined;
+function dispatcher(): Dispatcher {
+  agent ??= new Agent({ keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 });
+  return agent;
+}
+
+type UndiciBody = Dispatcher.ResponseData['body'];
+
 export class Exchange {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timedOut = false;
   private consumed = false;
   private cancelled = false;
-  private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** True while the consumer waits for the next body chunk (only then does the idle timer count). */
+  private waiting = false;
 
   private constructor(
     private readonly spec: RequestSpec,
     readonly url: string,
     private readonly controller: AbortController,
-    readonly response: Response,
-  ) {}
+    readonly status: number,
+    private readonly headers: Record<string, string | string[] | undefined>,
+    private readonly stream: UndiciBody,
+  ) {
+    // Failures reach the reader through iteration; an unread body must not crash the process.
+    stream.on('error', () => {});
+  }
 
   static async send(spec: RequestSpec): Promise<Exchange> {
     const url = `${spec.baseUrl}${spec.target}`;
@@ -60,35 +82,34 @@ export class Exchange {
 
     let timedOut = false;
     let answered = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, spec.timeoutMs);
     const arm = () => {
-      clearTimeout(timer);
-      if (answered) return; // an upload still running after the answer: the body reads time themselves
-      timer = setTimeout(() => {
-        timedOut = true;
-        controller.abort();
-      }, spec.timeoutMs);
+      // an upload still running after the answer: the body reads time themselves
+      if (!answered) timer.refresh();
     };
     const headers = { ...spec.headers };
-    let body: Uint8Array | AsyncIterable<Uint8Array> | undefined;
+    let body: Uint8Array | Readable | undefined;
     if (spec.body !== undefined) {
       const length = spec.body instanceof Uint8Array ? spec.body.length : spec.contentLength;
       if (length !== undefined) headers['content-length'] = String(length);
-      body = progressing(spec.body, arm);
+      body =
+        spec.body instanceof Uint8Array && spec.body.length <= UPLOAD_CHUNK_BYTES
+          ? spec.body
+          : Readable.from(progressing(spec.body, arm), { objectMode: false });
     }
-    arm();
-    let response: Response;
+    let response: Dispatcher.ResponseData;
     try {
-      response = await fetch(url, {
-        method: spec.method,
+      response = await request(url, {
+        method: spec.method as Dispatcher.HttpMethod,
         headers,
         body,
         signal,
-        redirect: 'manual',
-        ...(body === undefined ? {} : { duplex: 'half' }),
-      } as RequestInit);
+        dispatcher: dispatcher(),
+      });
     } catch (error) {
-      clearTimeout(timer);
       if (spec.signal?.aborted) throw abortedError(spec, url);
       if (timedOut) {
         throw networkError(spec, url, `did not answer ${spec.label} within ${seconds(spec.timeoutMs)}`);
@@ -98,15 +119,19 @@ export class Exchange {
       answered = true;
       clearTimeout(timer);
     }
-    return new Exchange(spec, url, controller, response);
+    return new Exchange(spec, url, controller, response.statusCode, response.headers, response.body);
   }
 
-  get status(): number {
-    return this.response.status;
-  }
-
+  /** A response header (the first value of a repeated one), or undefined. */
   header(name: string): string | undefined {
-    return this.response.headers.get(name) ?? undefined;
+    const value = this.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  /** Every `Set-Cookie` line of the answer. */
+  setCookies(): string[] {
+    const value = this.headers['set-cookie'];
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
   }
 
   /**
@@ -144,8 +169,9 @@ export class Exchange {
     this.consumed = true;
     this.cancelled = true;
     clearTimeout(this.timer);
-    if (this.reader) await this.reader.cancel().catch(() => undefined);
-    else await this.response.body?.cancel().catch(() => undefined);
+    // A body already received in full leaves the connection to the pool; one still arriving
+    // closes it (as with any HTTP/1.1 client).
+    if (!this.stream.destroyed) this.stream.destroy();
   }
 
   /** The error for an unexpected status: kind by status, first ≤ 1 KiB of the body, Retry-After. */
@@ -153,9 +179,7 @@ export class Exchange {
     const body = await this.errorBody();
     const status = this.status;
     const retryAfterMs =
-      status === 429 || status === 503
-        ? parseRetryAfter(this.response.headers.get('retry-after'))
-        : undefined;
+      status === 429 || status === 503 ? parseRetryAfter(this.header('retry-after') ?? null) : undefined;
     const message =
       `Homeserver ${this.spec.baseUrl} answered ${status} for ${this.spec.label}` +
       (body ? `: ${body}` : '') +
@@ -192,18 +216,27 @@ export class Exchange {
   private async *chunks(): AsyncGenerator<Uint8Array> {
     if (this.consumed) throw new Error('The response body was already read or cancelled.');
     this.consumed = true;
-    const stream = this.response.body;
-    if (!stream) {
-      return;
-    }
-    const expected = Number(this.response.headers.get('content-length') ?? Number.NaN);
-    const reader = stream.getReader();
-    this.reader = reader;
+    const stream = this.stream;
+    const lengthHeader = this.header('content-length');
+    const expected = lengthHeader === undefined ? Number.NaN : Number(lengthHeader);
+    // One timer for the whole body, re-armed per chunk; it fires only while we wait for bytes
+    // (time the consumer spends on a chunk, e.g. writing it to disk, is not idleness).
+    this.timer = setTimeout(() => this.onIdle(), this.spec.timeoutMs);
+    const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     let received = 0;
     let done = false;
     try {
       for (;;) {
-        const result = await this.timedRead(reader);
+        this.waiting = true;
+        this.timer.refresh();
+        let result: IteratorResult<Buffer>;
+        try {
+          result = await iterator.next();
+        } catch (error) {
+          throw this.readError(error);
+        } finally {
+          this.waiting = false;
+        }
         if (result.done) break;
         received += result.value.length;
         yield result.value;
@@ -219,41 +252,37 @@ export class Exchange {
       }
     } finally {
       clearTimeout(this.timer);
-      if (!done) await reader.cancel().catch(() => undefined);
-      this.reader = undefined;
-      reader.releaseLock();
+      if (!done && !stream.destroyed) stream.destroy();
     }
   }
 
-  private async timedRead(reader: ReadableStreamDefaultReader<Uint8Array>) {
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.controller.abort();
-    }, this.spec.timeoutMs);
-    try {
-      return await reader.read();
-    } catch (error) {
-      if (this.spec.signal?.aborted) throw abortedError(this.spec, this.url);
-      if (this.timedOut) {
-        throw networkError(
-          this.spec,
-          this.url,
-          `sent no data for ${seconds(this.spec.timeoutMs)} while answering ${this.spec.label}`,
-        );
-      }
-      throw networkError(
+  private onIdle(): void {
+    // The consumer holds a chunk: the next wait re-arms the timer.
+    if (!this.waiting) return;
+    this.timedOut = true;
+    this.controller.abort();
+    this.stream.destroy(new Error('idle timeout'));
+  }
+
+  private readError(error: unknown): HomeserverError {
+    if (this.spec.signal?.aborted) return abortedError(this.spec, this.url);
+    if (this.timedOut) {
+      return networkError(
         this.spec,
         this.url,
-        `dropped the connection during ${this.spec.label}: ${describe(error)}`,
-        error,
+        `sent no data for ${seconds(this.spec.timeoutMs)} while answering ${this.spec.label}`,
       );
-    } finally {
-      clearTimeout(this.timer);
     }
+    return networkError(
+      this.spec,
+      this.url,
+      `dropped the connection during ${this.spec.label}: ${describe(error)}`,
+      error,
+    );
   }
 }
 
-/** Hands the body to fetch in chunks, restarting the idle timer for each one. */
+/** Hands the body to undici in chunks, restarting the idle timer for each one. */
 async function* progressing(body: Uint8Array | AsyncIterable<Uint8Array>, onProgress: () => void) {
   if (body instanceof Uint8Array) {
     for (let at = 0; at < body.length; at += UPLOAD_CHUNK_BYTES) {
@@ -279,7 +308,7 @@ function networkError(spec: RequestSpec, url: string, what: string, cause?: unkn
   return new HomeserverError('network', url, `Homeserver ${spec.baseUrl} ${what}.`, { cause });
 }
 
-/** `ECONNRESET: other side closed`, from undici's `fetch failed` TypeError and its cause chain. */
+/** `ECONNRESET: other side closed`, from an undici error (or a `fetch failed` TypeError) and its cause chain. */
 export function describe(error: unknown): string {
   let current: unknown = error;
   let text = String(error);
