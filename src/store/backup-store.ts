@@ -101,8 +101,10 @@ export class BackupStore {
    * where the storage service does not keep one). Undefined when there is no such file.
    */
   async fileInfo(storePath: string): Promise<{ path: string; size: number; mtimeMs: number } | undefined> {
-    const actual = await this.locate(storePath);
+    const actual = await this.locateEntry(storePath);
     if (!actual) return undefined;
+    if (actual.mtimeMs !== undefined)
+      return { path: actual.path, size: actual.size, mtimeMs: actual.mtimeMs };
     if (this.driver.fileInfo) {
       const info = await this.driver.fileInfo(actual.path);
       return info && { path: actual.path, ...info };
@@ -121,15 +123,30 @@ export class BackupStore {
    * there is no such file.
    */
   async locate(storePath: string): Promise<{ path: string; size: number } | undefined> {
-    const entry = await this.entry(storePath);
-    if (entry?.kind === 'file') return { path: storePath, size: entry.size };
-    if (entry?.kind !== 'dir') return undefined;
-    const self = await this.entry(`${storePath}/${SELF_ENTRY}`);
-    return self?.kind === 'file' ? { path: `${storePath}/${SELF_ENTRY}`, size: self.size } : undefined;
+    const actual = await this.locateEntry(storePath);
+    return actual && { path: actual.path, size: actual.size };
   }
 
-  /** What is at a path: a file (with its size), a folder, or nothing (also when a parent is a file). */
-  private async entry(path: string): Promise<{ kind: 'file'; size: number } | { kind: 'dir' } | undefined> {
+  /** `locate`, with the modification time when the driver's stat gave it. */
+  private async locateEntry(
+    storePath: string,
+  ): Promise<{ path: string; size: number; mtimeMs?: number } | undefined> {
+    const entry = await this.entry(storePath);
+    if (entry?.kind === 'file') return { ...entry, path: storePath };
+    if (entry?.kind !== 'dir') return undefined;
+    const self = await this.entry(`${storePath}/${SELF_ENTRY}`);
+    return self?.kind === 'file' ? { ...self, path: `${storePath}/${SELF_ENTRY}` } : undefined;
+  }
+
+  /**
+   * What is at a path: a file (with its size, and its mtime on fs), a folder, or nothing (also when
+   * a parent is a file).
+   */
+  private async entry(
+    path: string,
+  ): Promise<{ kind: 'file'; size: number; mtimeMs?: number } | { kind: 'dir' } | undefined> {
+    // One stat on fs; OpenDAL's costs a trip through its thread pool.
+    if (this.driver.entryAt) return this.driver.entryAt(path);
     try {
       const meta = await this.op.stat(path);
       if (meta.isFile()) return { kind: 'file', size: Number(meta.contentLength ?? 0n) };
@@ -335,8 +352,13 @@ export class BackupStore {
     const stamp = versionStamp(this.now());
     for (let n = 1; ; n++) {
       const candidate = fitName(base, `~${stamp}${n === 1 ? '' : `-${n}`}`);
-      if (!(await this.op.exists(candidate))) return candidate;
+      if (!(await this.exists(candidate))) return candidate;
     }
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    if (this.driver.entryAt) return (await this.driver.entryAt(path)) !== undefined;
+    return this.op.exists(path);
   }
 
   /**

@@ -25,6 +25,13 @@ export interface StoreDriver {
   openWrite?(
     path: string,
   ): Promise<{ write(chunk: Uint8Array): Promise<void>; close(): Promise<{ mtimeMs: number }> }>;
+  /**
+   * Optional fast path: what is at a path (one stat, following links as OpenDAL does): a file with
+   * its size and modification time, a folder, or nothing (also when a parent is a file).
+   */
+  entryAt?(
+    path: string,
+  ): Promise<{ kind: 'file'; size: number; mtimeMs: number } | { kind: 'dir' } | undefined>;
   /** Optional fast path: size and modification time of a file (lstat), undefined when absent. */
   fileInfo?(path: string): Promise<{ size: number; mtimeMs: number } | undefined>;
   /** Optional fast path: rename, creating the target's folders. */

@@ -1,5 +1,5 @@
 import { constants, createReadStream } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operator } from 'opendal';
 import { fsyncDir } from '../util/atomic-file.js';
@@ -44,6 +44,17 @@ export function fsDriver(keyDir: string): StoreDriver {
           }
         },
       };
+    },
+    async entryAt(path) {
+      try {
+        const stats = await stat(abs(path));
+        if (stats.isFile()) return { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs };
+        return stats.isDirectory() ? { kind: 'dir' } : undefined;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw error;
+      }
     },
     async fileInfo(path) {
       try {
