@@ -6,7 +6,10 @@ import { DATA_PREFIX, MAX_SEGMENT_BYTES, SELF_ENTRY } from './safe-path.js';
 
 /** A file being written to `tmp/`; nothing is visible at its final path before `commit`. */
 export interface StagedFile {
-  /** Appends bytes; do not reuse `chunk` before the promise settles. */
+  /**
+   * Appends bytes. The store may keep `chunk` by reference until `commit` or `abort` (small writes
+   * are gathered into one system call): pass bytes that are not changed afterwards.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /**
    * Makes the bytes durable and puts them at the final path, keeping the previous file (if any) in
@@ -72,7 +75,7 @@ export class BackupStore {
     const writer = this.driver.openWrite ? await this.driver.openWrite(temp) : await this.op.writer(temp);
     return new Staged(writer as StagedWriter, storePath, {
       install: () => this.install(temp, storePath),
-      discard: () => this.op.delete(temp),
+      discard: () => (this.driver.remove ? this.driver.remove(temp) : this.op.delete(temp)),
     });
   }
 
@@ -410,6 +413,7 @@ export class BackupStore {
 type StagedWriter = {
   write(chunk: Buffer): Promise<void>;
   close(): Promise<{ mtimeMs?: number } | undefined>;
+  cancel?(): Promise<void>;
 };
 
 class Staged implements StagedFile {
@@ -456,7 +460,13 @@ class Staged implements StagedFile {
   private async drop(): Promise<void> {
     this.state = 'done';
     await this.pending.catch(() => {});
-    await this.closeWriter().catch(() => {});
+    if (!this.writerClosed && this.writer.cancel) {
+      // Nothing to make durable in a file that is deleted next.
+      this.writerClosed = true;
+      await this.writer.cancel().catch(() => {});
+    } else {
+      await this.closeWriter().catch(() => {});
+    }
     await this.finish.discard();
   }
 

@@ -1,9 +1,21 @@
 import { constants, createReadStream } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, stat } from 'node:fs/promises';
+import {
+  copyFile,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operator } from 'opendal';
 import { fsyncDir } from '../util/atomic-file.js';
 import type { StoreDriver } from './driver.js';
+import { openFdWriter } from './fd-writer.js';
 
 /**
  * The local-folder driver. OpenDAL's fs service fsyncs a file when its writer closes, but never a
@@ -27,23 +39,7 @@ export function fsDriver(keyDir: string): StoreDriver {
     readWhole: (path) => readFile(abs(path)),
     async openWrite(path) {
       await ensureDir(dirname(abs(path)));
-      const handle = await open(abs(path), 'wx', 0o644);
-      return {
-        async write(chunk) {
-          let at = 0;
-          while (at < chunk.byteLength)
-            at += (await handle.write(chunk, at, chunk.byteLength - at)).bytesWritten;
-        },
-        async close() {
-          try {
-            await handle.sync();
-            // Recorded in the index: a later size or mtime change means the file was touched.
-            return { mtimeMs: (await handle.stat()).mtimeMs };
-          } finally {
-            await handle.close();
-          }
-        },
-      };
+      return openFdWriter(abs(path));
     },
     async entryAt(path) {
       try {
@@ -65,6 +61,11 @@ export function fsDriver(keyDir: string): StoreDriver {
         if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
         throw error;
       }
+    },
+    async remove(path) {
+      await unlink(abs(path)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
     },
     async move(from, to) {
       await ensureDir(dirname(abs(to)));
