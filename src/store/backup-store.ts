@@ -235,6 +235,36 @@ export class BackupStore {
     return files;
   }
 
+  /**
+   * Freezes `data/` for a snapshot: every data file gets a second name under `prefix/` (hard links
+   * on fs, copies elsewhere) without building a list of them. Returns how many files.
+   */
+  async freezeData(prefix: string): Promise<number> {
+    if (this.driver.linkTree) return this.driver.linkTree(DATA_PREFIX, `${prefix}/${DATA_PREFIX}`);
+    return (await this.linkDataTo(prefix)).length;
+  }
+
+  /**
+   * The files under a folder of the key folder in sorted path order, streamed (on fs one folder's
+   * listing in memory at a time); `size` is known only where the service lists it.
+   */
+  async *walkFiles(prefix: string): AsyncGenerator<{ storePath: string; size?: number }> {
+    if (this.driver.walkFiles) {
+      for (const storePath of this.driver.walkFiles(prefix)) yield { storePath };
+      return;
+    }
+    yield* await this.listFiles(prefix);
+  }
+
+  /**
+   * A small file whole without waiting (see `StoreDriver.readSmallSync`): the bytes (a view valid
+   * until the next call), `'large'` when it is bigger than `max`, or undefined when the service has
+   * no such path (use `read`).
+   */
+  readSmallNow(path: string, max: number): Buffer | 'large' | undefined {
+    return this.driver.readSmallSync?.(path, max);
+  }
+
   /** Deletes one file of the key folder for good (only for versions past their retention). */
   async deleteFile(path: string): Promise<void> {
     if (!path.startsWith(`${VERSIONS_DIR}/`)) throw new Error(`Only versions are ever deleted, not ${path}.`);
@@ -243,7 +273,9 @@ export class BackupStore {
 
   /** Removes a whole folder of the key folder (e.g. a snapshot's staging). */
   async removeTree(prefix: string): Promise<void> {
-    await this.op.removeAll(`${prefix.replace(/\/+$/, '')}/`);
+    const folder = prefix.replace(/\/+$/, '');
+    if (this.driver.removeTree) await this.driver.removeTree(folder);
+    else await this.op.removeAll(`${folder}/`);
   }
 
   /**

@@ -46,6 +46,20 @@ export interface StoreDriver {
   readWhole?(path: string): Promise<Buffer>;
   /** Optional fast path: every file under `prefix/` with its size, sorted, in one walk. */
   listFiles?(prefix: string): Promise<Array<{ path: string; size: number }>>;
+  /**
+   * Optional fast path for snapshots: gives every file under `from/` a second name under `to/`
+   * (hard links), returning how many.
+   */
+  linkTree?(from: string, to: string): Promise<number>;
+  /** Optional fast path: the files under `prefix/`, in sorted path order, one folder in memory at a time. */
+  walkFiles?(prefix: string): Iterable<string>;
+  /**
+   * Optional fast path: a file of at most `max` bytes whole (a view valid until the next call),
+   * or `'large'`; read without leaving this thread (page-cache hits cost a few µs).
+   */
+  readSmallSync?(path: string, max: number): Buffer | 'large';
+  /** Optional fast path: removes a folder and everything below it. */
+  removeTree?(prefix: string): Promise<void>;
 }
 
 /**

@@ -16,6 +16,7 @@ import { Operator } from 'opendal';
 import { fsyncDir } from '../util/atomic-file.js';
 import type { StoreDriver } from './driver.js';
 import { openFdWriter } from './fd-writer.js';
+import { linkTree, readSmallSync, removeTreeSync, walkSorted } from './fs-tree.js';
 
 /**
  * The local-folder driver. OpenDAL's fs service fsyncs a file when its writer closes, but never a
@@ -31,8 +32,18 @@ export function fsDriver(keyDir: string): StoreDriver {
     await mkdir(folder, { recursive: true });
     madeDirs.add(folder);
   };
+  let scratch = Buffer.alloc(0);
   return {
     operator,
+    linkTree: (from, to) => linkTree(abs(from), abs(to)),
+    *walkFiles(prefix) {
+      for (const path of walkSorted(abs(prefix))) yield `${prefix}/${path}`;
+    },
+    readSmallSync(path, max) {
+      if (scratch.length < max + 1) scratch = Buffer.allocUnsafe(max + 1);
+      return readSmallSync(abs(path), max, scratch);
+    },
+    removeTree: (prefix) => removeTreeSync(abs(prefix)),
     syncFile: (path) => syncFile(abs(path)),
     syncDir: (path) => fsyncDir(abs(path)),
     openRead: (path) => createReadStream(abs(path), { highWaterMark: 256 * 1024 }),
