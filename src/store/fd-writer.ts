@@ -1,4 +1,4 @@
-import { close, fstat, fsync, open, writev } from 'node:fs';
+import { closeSync, fstatSync, fsync, openSync, writev, writevSync } from 'node:fs';
 
 /** Writes gathered into one `writev` once this many bytes wait (and at close). */
 const GATHER_BYTES = 1024 * 1024;
@@ -13,16 +13,17 @@ export interface FdWriter {
   cancel(): Promise<void>;
 }
 
+/** A file this small is written with one `writev` on the calling thread at close. */
+const SMALL_BYTES = 64 * 1024;
+
 /**
  * Creates `file` (failing if it exists) and returns a writer that gathers chunks into few
  * `writev` calls: a download of a small file costs one open, one writev, one fsync, one fstat and
- * one close. Plain callbacks on a descriptor number: no `FileHandle` objects for the GC, and one
- * promise per system call.
+ * one close. Only the fsync and large writes go through libuv's thread pool; open, a small file's
+ * single write, fstat and close take microseconds and run on the calling thread.
  */
 export async function openFdWriter(file: string, mode = 0o644): Promise<FdWriter> {
-  const fd = await new Promise<number>((resolve, reject) =>
-    open(file, 'wx', mode, (error, fd) => (error ? reject(error) : resolve(fd))),
-  );
+  const fd = openSync(file, 'wx', mode);
   let gathered: Buffer[] = [];
   let gatheredBytes = 0;
   let position = 0;
@@ -32,11 +33,10 @@ export async function openFdWriter(file: string, mode = 0o644): Promise<FdWriter
     const bytes = gatheredBytes;
     gathered = [];
     gatheredBytes = 0;
-    await writeAll(fd, buffers, bytes, position);
+    if (position === 0 && bytes <= SMALL_BYTES) writeAllSync(fd, buffers, bytes);
+    else await writeAll(fd, buffers, bytes, position);
     position += bytes;
   };
-  const closeFd = () =>
-    new Promise<void>((resolve, reject) => close(fd, (error) => (error ? reject(error) : resolve())));
   return {
     async write(chunk) {
       if (chunk.byteLength === 0) return;
@@ -52,21 +52,27 @@ export async function openFdWriter(file: string, mode = 0o644): Promise<FdWriter
           fsync(fd, (error) => (error ? reject(error) : resolve())),
         );
         // Recorded in the index: a later size or mtime change means the file was touched.
-        const stats = await new Promise<{ mtimeMs: number }>((resolve, reject) =>
-          fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats))),
-        );
-        return { mtimeMs: stats.mtimeMs };
+        return { mtimeMs: fstatSync(fd).mtimeMs };
       } finally {
-        await closeFd();
+        closeSync(fd);
       }
     },
     async cancel() {
       if (closed) return;
       closed = true;
       gathered = [];
-      await closeFd();
+      closeSync(fd);
     },
   };
+}
+
+function writeAllSync(fd: number, buffers: Buffer[], bytes: number): void {
+  let list = buffers;
+  for (let done = 0; done < bytes; ) {
+    const written = writevSync(fd, list, done);
+    done += written;
+    if (done < bytes) list = rest(list, written);
+  }
 }
 
 /** `writev` until every byte is written (a short write continues where it stopped). */
