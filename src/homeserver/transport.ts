@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import {
   HomeserverError,
   type HomeserverErrorDetails,
@@ -9,8 +9,8 @@ import {
 } from './errors.js';
 
 /**
- * One HTTP exchange with a homeserver over undici's `request` (Node streams, a keep-alive pool;
- * no WHATWG streams in the way), with the two timeouts the client promises: the answer's headers
+ * One HTTP exchange with a homeserver over undici's dispatcher (a keep-alive pool; no streams of
+ * any kind in the way), with the two timeouts the client promises: the answer's headers
  * must come within `timeoutMs`, and after that every read of the body (and every chunk of an
  * upload) must make progress within `timeoutMs`. Every failure becomes a `HomeserverError`.
  * Internal to `src/homeserver/`.
@@ -50,49 +50,64 @@ function dispatcher(): Dispatcher {
   return agent;
 }
 
-type UndiciBody = Dispatcher.ResponseData['body'];
+/** Body bytes queued ahead of the reader before the socket is paused. */
+const QUEUE_BYTES = 256 * 1024;
 
-export class Exchange {
+/**
+ * One request through `Dispatcher.dispatch` with this object as its handler: the lowest level
+ * undici offers, with no `Readable` or web stream per response. The body's chunks are queued as
+ * they arrive (the socket is paused beyond 256 KiB) and read by `chunks()`.
+ */
+export class Exchange implements Dispatcher.DispatchHandlers {
+  status = 0;
+  private rawHeaders: Buffer[] = [];
+  private parsedHeaders: Map<string, string[]> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private timedOut = false;
   private consumed = false;
   private cancelled = false;
   /** True while the consumer waits for the next body chunk (only then does the idle timer count). */
   private waiting = false;
+  private answered = false;
+  private abortRequest: ((error?: Error) => void) | undefined;
+  private pendingAbort: Error | undefined;
+  private queue: Buffer[] = [];
+  private queued = 0;
+  private paused = false;
+  private resumeSocket: (() => void) | undefined;
+  private complete = false;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private settle: { resolve(exchange: Exchange): void; reject(error: unknown): void } | undefined;
+  private unlink: () => void = noop;
 
   private constructor(
     private readonly spec: RequestSpec,
     readonly url: string,
-    private readonly controller: AbortController,
-    /** Stops following the caller's signal (once the body is done with). */
-    private readonly unlink: () => void,
-    readonly status: number,
-    private readonly headers: Record<string, string | string[] | undefined>,
-    private readonly stream: UndiciBody,
-  ) {
-    // Failures reach the reader through iteration; an unread body must not crash the process.
-    stream.on('error', noop);
-    stream.once('close', unlink);
+  ) {}
+
+  static send(spec: RequestSpec): Promise<Exchange> {
+    const url = `${spec.baseUrl}${spec.target}`;
+    if (spec.signal?.aborted) return Promise.reject(abortedError(spec, url));
+    const exchange = new Exchange(spec, url);
+    return new Promise<Exchange>((resolve, reject) => {
+      exchange.settle = { resolve, reject };
+      exchange.start();
+    });
   }
 
-  static async send(spec: RequestSpec): Promise<Exchange> {
-    const url = `${spec.baseUrl}${spec.target}`;
-    const controller = new AbortController();
-    if (spec.signal?.aborted) throw abortedError(spec, url);
-    const unlink = spec.signal ? follow(spec.signal, controller) : noop;
-    const signal = controller.signal;
-
-    let timedOut = false;
-    let answered = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
+  private start(): void {
+    const spec = this.spec;
+    if (spec.signal) this.unlink = follow(spec.signal, (reason) => this.abort(reason));
+    // The answer's headers must come within the timeout (re-armed per upload chunk).
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.abort(new Error('timeout'));
     }, spec.timeoutMs);
     const arm = () => {
-      // an upload still running after the answer: the body reads time themselves
-      if (!answered) timer.refresh();
+      if (!this.answered) this.timer?.refresh();
     };
-    const headers = { ...spec.headers };
+    const headers: Record<string, string> = { ...spec.headers };
     let body: Uint8Array | Readable | undefined;
     if (spec.body !== undefined) {
       const length = spec.body instanceof Uint8Array ? spec.body.length : spec.contentLength;
@@ -102,39 +117,89 @@ export class Exchange {
           ? spec.body
           : Readable.from(progressing(spec.body, arm), { objectMode: false });
     }
-    let response: Dispatcher.ResponseData;
+    // `baseUrl` is `<origin>[<path prefix>]` (see HomeserverClient); no URL parsing per request.
+    const base = spec.baseUrl;
+    const slash = base.indexOf('/', base.indexOf('//') + 2);
     try {
-      response = await request(url, {
-        method: spec.method as Dispatcher.HttpMethod,
-        headers,
-        body,
-        signal,
-        dispatcher: dispatcher(),
-      });
+      dispatcher().dispatch(
+        {
+          origin: slash === -1 ? base : base.slice(0, slash),
+          path: `${slash === -1 ? '' : base.slice(slash)}${spec.target}`,
+          method: spec.method as Dispatcher.HttpMethod,
+          headers,
+          body,
+        },
+        this,
+      );
     } catch (error) {
-      unlink();
-      if (spec.signal?.aborted) throw abortedError(spec, url);
-      if (timedOut) {
-        throw networkError(spec, url, `did not answer ${spec.label} within ${seconds(spec.timeoutMs)}`);
-      }
-      throw networkError(spec, url, `did not answer ${spec.label}: ${describe(error)}`, error);
-    } finally {
-      answered = true;
-      clearTimeout(timer);
+      this.onError(error as Error);
     }
-    return new Exchange(spec, url, controller, unlink, response.statusCode, response.headers, response.body);
   }
+
+  // ---- undici's handler interface (not for callers) ----
+
+  /** @internal */
+  onConnect(abort: (error?: Error) => void): void {
+    this.abortRequest = abort;
+    if (this.pendingAbort) abort(this.pendingAbort);
+  }
+
+  /** @internal */
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx: the real answer follows
+    this.status = statusCode;
+    this.rawHeaders = rawHeaders;
+    this.resumeSocket = resume;
+    this.answered = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.settle?.resolve(this);
+    this.settle = undefined;
+    return true;
+  }
+
+  /** @internal */
+  onData(chunk: Buffer): boolean {
+    if (this.cancelled) return true;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    this.wakeReader();
+    if (this.queued < QUEUE_BYTES) return true;
+    this.paused = true;
+    return false;
+  }
+
+  /** @internal */
+  onComplete(): void {
+    this.complete = true;
+    this.unlink();
+    this.wakeReader();
+  }
+
+  /** @internal */
+  onError(error: Error): void {
+    this.unlink();
+    clearTimeout(this.timer);
+    if (this.settle) {
+      const settle = this.settle;
+      this.settle = undefined;
+      settle.reject(this.requestError(error));
+      return;
+    }
+    this.failure = error;
+    this.wakeReader();
+  }
+
+  // ---- the exchange, as the client uses it ----
 
   /** A response header (the first value of a repeated one), or undefined. */
   header(name: string): string | undefined {
-    const value = this.headers[name.toLowerCase()];
-    return Array.isArray(value) ? value[0] : value;
+    return this.headers().get(name.toLowerCase())?.[0];
   }
 
   /** Every `Set-Cookie` line of the answer. */
   setCookies(): string[] {
-    const value = this.headers['set-cookie'];
-    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+    return this.headers().get('set-cookie') ?? [];
   }
 
   /**
@@ -172,9 +237,12 @@ export class Exchange {
     this.consumed = true;
     this.cancelled = true;
     clearTimeout(this.timer);
-    // A body already received in full leaves the connection to the pool; one still arriving
-    // closes it (as with any HTTP/1.1 client).
-    if (!this.stream.destroyed) this.stream.destroy();
+    this.queue = [];
+    this.queued = 0;
+    // A body received in full leaves the connection to the pool; one still arriving closes it
+    // (as with any HTTP/1.1 client).
+    if (!this.complete && !this.failure) this.abort(new Error('cancelled'));
+    this.unlink();
   }
 
   /** The error for an unexpected status: kind by status, first ≤ 1 KiB of the body, Retry-After. */
@@ -216,35 +284,31 @@ export class Exchange {
       .trim();
   }
 
-  private async *chunks(): AsyncGenerator<Uint8Array> {
+  private async *chunks(): AsyncGenerator<Buffer> {
     if (this.consumed) throw new Error('The response body was already read or cancelled.');
     this.consumed = true;
-    const stream = this.stream;
     const lengthHeader = this.header('content-length');
     const expected = lengthHeader === undefined ? Number.NaN : Number(lengthHeader);
-    // One timer for the whole body, re-armed per chunk; it fires only while we wait for bytes
-    // (time the consumer spends on a chunk, e.g. writing it to disk, is not idleness).
-    this.timer = setTimeout(() => this.onIdle(), this.spec.timeoutMs);
-    const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     let received = 0;
-    let done = false;
+    let finished = false;
     try {
       for (;;) {
-        this.waiting = true;
-        this.timer.refresh();
-        let result: IteratorResult<Buffer>;
-        try {
-          result = await iterator.next();
-        } catch (error) {
-          throw this.readError(error);
-        } finally {
-          this.waiting = false;
+        const chunk = this.queue.shift();
+        if (chunk !== undefined) {
+          this.queued -= chunk.length;
+          if (this.paused && this.queued < QUEUE_BYTES / 2) {
+            this.paused = false;
+            this.resumeSocket?.();
+          }
+          received += chunk.length;
+          yield chunk;
+          continue;
         }
-        if (result.done) break;
-        received += result.value.length;
-        yield result.value;
+        if (this.failure) throw this.readError(this.failure);
+        if (this.complete) break;
+        await this.nextEvent();
       }
-      done = true;
+      finished = true;
       if (this.cancelled) return;
       if (this.spec.method !== 'HEAD' && Number.isFinite(expected) && received !== expected) {
         throw networkError(
@@ -255,18 +319,70 @@ export class Exchange {
       }
     } finally {
       clearTimeout(this.timer);
-      if (!done && !stream.destroyed) stream.destroy();
+      if (!finished && !this.cancelled) await this.cancel();
     }
+  }
+
+  /** Waits for data, the end or a failure, within the idle timeout. */
+  private nextEvent(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.waiting = true;
+      if (this.timer) this.timer.refresh();
+      else this.timer = setTimeout(() => this.onIdle(), this.spec.timeoutMs);
+    });
+  }
+
+  private wakeReader(): void {
+    const wake = this.wake;
+    if (!wake) return;
+    this.wake = undefined;
+    this.waiting = false;
+    wake();
   }
 
   private onIdle(): void {
     // The consumer holds a chunk: the next wait re-arms the timer.
     if (!this.waiting) return;
     this.timedOut = true;
-    this.controller.abort();
-    this.stream.destroy(new Error('idle timeout'));
+    this.abort(new Error('idle timeout'));
   }
 
+  private abort(reason: unknown): void {
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    if (this.abortRequest) this.abortRequest(error);
+    else this.pendingAbort = error;
+  }
+
+  /** Header names (lower case) → values, parsed once from undici's raw pairs. */
+  private headers(): Map<string, string[]> {
+    if (this.parsedHeaders) return this.parsedHeaders;
+    const map = new Map<string, string[]>();
+    for (let i = 0; i + 1 < this.rawHeaders.length; i += 2) {
+      const name = (this.rawHeaders[i] as Buffer).toString('latin1').toLowerCase();
+      const value = (this.rawHeaders[i + 1] as Buffer).toString('latin1');
+      const values = map.get(name);
+      if (values) values.push(value);
+      else map.set(name, [value]);
+    }
+    this.parsedHeaders = map;
+    return map;
+  }
+
+  /** A failure before the answer's headers. */
+  private requestError(error: unknown): HomeserverError {
+    if (this.spec.signal?.aborted) return abortedError(this.spec, this.url);
+    if (this.timedOut) {
+      return networkError(
+        this.spec,
+        this.url,
+        `did not answer ${this.spec.label} within ${seconds(this.spec.timeoutMs)}`,
+      );
+    }
+    return networkError(this.spec, this.url, `did not answer ${this.spec.label}: ${describe(error)}`, error);
+  }
+
+  /** A failure while the body arrives. */
   private readError(error: unknown): HomeserverError {
     if (this.spec.signal?.aborted) return abortedError(this.spec, this.url);
     if (this.timedOut) {
@@ -293,28 +409,29 @@ const noop = () => {};
  * per call on Node 20, growing with the requests made, and a listener per request would trip
  * the max-listeners warning.
  */
-const followers = new WeakMap<AbortSignal, Set<AbortController>>();
+const followers = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
 
-/** Aborts `controller` when `signal` aborts; returns the function that stops that. */
-function follow(signal: AbortSignal, controller: AbortController): () => void {
+/** Calls `onAbort` when `signal` aborts; returns the function that stops that. */
+function follow(signal: AbortSignal, onAbort: (reason: unknown) => void): () => void {
   let set = followers.get(signal);
   if (!set) {
-    const created = new Set<AbortController>();
+    const created = new Set<(reason: unknown) => void>();
     set = created;
     followers.set(signal, created);
     signal.addEventListener(
       'abort',
       () => {
-        for (const follower of created) follower.abort(signal.reason);
+        const all = [...created];
         created.clear();
+        for (const follower of all) follower(signal.reason);
       },
       { once: true },
     );
   }
-  set.add(controller);
+  set.add(onAbort);
   const members = set;
   return () => {
-    members.delete(controller);
+    members.delete(onAbort);
   };
 }
 
