@@ -205,7 +205,7 @@ try {
   ].join('\n');
   const facts = [
     `- Date: ${new Date().toISOString()}; load average before the run (1/5/15 min): ${load}`,
-    `- Machine: ${os.availableParallelism?.() ?? os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, BLAKE3 ${blake3Backend}`,
+    `- Machine: ${os.availableParallelism?.() ?? os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}, BLAKE3 ${blake3Backend()}`,
     `- Command: \`node bench/snapshot.mjs --files ${FILES} --many ${MANY}${HUGE ? ` --huge ${HUGE}` : ''}\``,
     `- ${FILES}-file tree: ${treeRun.ours.files} files archived; best of 2 each side`,
   ].join('\n');

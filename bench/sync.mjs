@@ -866,7 +866,7 @@ async function main() {
     concurrency: options.concurrency,
     serverRssKB: await serverPeakRssKB(server.pid),
     loadBefore,
-    blake3Backend,
+    blake3Backend: blake3Backend(),
   };
   const markdown = table(result);
   console.log(`\n${markdown}\n\n${details(result)}\n`);

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import {
   HomeserverError,
   type HomeserverErrorDetails,
@@ -46,7 +47,12 @@ const UPLOAD_CHUNK_BYTES = 64 * 1024;
  */
 let agent: Agent | undefined;
 function dispatcher(): Dispatcher {
-  agent ??= new Agent({ keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 });
+  if (!agent) {
+    // Only the pool, loaded on the first request: undici's index (fetch, WebSocket, caches…) takes
+    // several times longer to load, and commands that make no request should not pay for it.
+    const AgentClass = createRequire(import.meta.url)('undici/lib/dispatcher/agent.js') as typeof Agent;
+    agent = new AgentClass({ keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 });
+  }
   return agent;
 }
 

@@ -23,8 +23,11 @@ let loaded: NativeModule | null | undefined;
 /**
  * Which implementation hashes: `native` (about 5 GB/s, SIMD) where the platform's prebuilt addon
  * loads, else `wasm` (hash-wasm, about 0.7 GB/s). `PUBKY_BACKUP_BLAKE3=wasm` forces the fallback.
+ * The addon is loaded on first use, not at import.
  */
-export const blake3Backend: 'native' | 'wasm' = native() ? 'native' : 'wasm';
+export function blake3Backend(): 'native' | 'wasm' {
+  return native() ? 'native' : 'wasm';
+}
 
 function native(): NativeModule | null {
   if (loaded !== undefined) return loaded;
