@@ -21,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createBLAKE3 } from 'hash-wasm';
 import { signAuthToken } from '../dist/homeserver/auth-token.js';
+import { HomeserverClient } from '../dist/homeserver/index.js';
 import { Keypair } from '../dist/identity/index.js';
 import { KeyLayout } from '../dist/store/index.js';
 import { writeKeyConfig } from '../dist/sync/index.js';
@@ -256,14 +257,15 @@ async function signup(server) {
   return { z32: keypair.publicKey.z32, cookie };
 }
 
+/** PUT through our own client (keep-alive pool): seeding 100,000 files with `fetch` takes minutes. */
+const seedClients = new Map();
 async function put(server, user, path, body) {
-  const response = await fetch(`${server.homeserver}${encodePath(path)}`, {
-    method: 'PUT',
-    headers: { 'pubky-host': user.z32, cookie: user.cookie },
-    body,
-  });
-  await response.arrayBuffer();
-  if (response.status !== 201) throw new Error(`PUT ${path}: ${response.status}`);
+  let client = seedClients.get(server.homeserver);
+  if (!client) {
+    client = new HomeserverClient({ baseUrl: server.homeserver });
+    seedClients.set(server.homeserver, client);
+  }
+  await client.put({ user: user.z32, cookie: user.cookie }, path, body);
 }
 
 async function seed(server, user, files, spotChecks) {

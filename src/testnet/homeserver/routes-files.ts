@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createBLAKE3 } from 'hash-wasm';
+import { newBlake3 } from '../../util/blake3.js';
 import { detectContentType, SNIFF_BYTES } from './content-type.js';
 import type { HomeserverContext } from './context.js';
 import type { Fault } from './faults.js';
@@ -39,8 +39,7 @@ export async function writeFile(
     throw new HttpError(507, `Disk space quota of ${mb} MB exceeded. Write operation failed.`);
   }
 
-  const hasher = await createBLAKE3();
-  hasher.init();
+  const hasher = await newBlake3();
   let size = 0;
   const head: Buffer[] = [];
   let headBytes = 0;
@@ -62,7 +61,7 @@ export async function writeFile(
   await ctx.blobs.write(user, path, body);
   const meta: FileMeta = {
     size,
-    hash: Buffer.from(hasher.digest('binary')).toString('base64'),
+    hash: hasher.digest(),
     contentType: await detectContentType(Buffer.concat(head), path),
     lastModifiedMs: Date.now(),
   };
