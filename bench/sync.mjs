@@ -3,8 +3,9 @@
 //   npm run bench                      (= npm run build && node bench/sync.mjs)
 //   node bench/sync.mjs --files 500    (quick run)
 //
-// Options: --files N (default 10000), --concurrency N (downloads, ours and curl's; default 8),
-// --live N (live PUTs, default 200), --profile DIR (CPU profile of our sync child into DIR),
+// Options: --files N (default 10000), --small N (files of 100 B–4 KB for the second data set,
+// default 100000; 0 skips it), --concurrency N (downloads, ours and curl's; default 8),
+// --live N (live PUTs, default 200), --profile DIR (CPU profile of our sync children into DIR),
 // --keep (leave the temp folder), --no-write (don't rewrite BENCHMARKS.md).
 //
 // Everything runs on 127.0.0.1: the testnet in one child process (bench/testnet-server.mjs), our
@@ -20,6 +21,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createBLAKE3 } from 'hash-wasm';
 import { signAuthToken } from '../dist/homeserver/auth-token.js';
+import { HomeserverClient } from '../dist/homeserver/index.js';
 import { Keypair } from '../dist/identity/index.js';
 import { KeyLayout, writeKeyConfig } from '../dist/store/index.js';
 
@@ -30,15 +32,27 @@ const MAX_SIZE = 1_000_000;
 const SEED_CONCURRENCY = 16;
 const LIVE_INTERVAL_MS = 50; // ~20 PUTs per second
 const LIVE_TIMEOUT_MS = 15_000;
+const SMALL_MIN_SIZE = 100;
+const SMALL_MAX_SIZE = 4_000;
 const GOAL_RATIO = 1.25;
+const GOAL_CPU_RATIO = 2.5;
+const GOAL_SMALL_RATIO = 1.5;
 const GOAL_RSS_MB = 250;
-const GOAL_P95_MS = 1000;
+const GOAL_P95_MS = 50;
 
 // ---------------------------------------------------------------------------------------------
 // Options
 
 function parseArgs(argv) {
-  const options = { files: 10_000, concurrency: 8, live: 200, profile: undefined, keep: false, write: true };
+  const options = {
+    files: 10_000,
+    small: 100_000,
+    concurrency: 8,
+    live: 200,
+    profile: undefined,
+    keep: false,
+    write: true,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -52,6 +66,7 @@ function parseArgs(argv) {
       return n;
     };
     if (arg === '--files') options.files = count('--files', 1);
+    else if (arg === '--small') options.small = count('--small', 0);
     else if (arg === '--concurrency') options.concurrency = count('--concurrency', 1);
     else if (arg === '--live') options.live = count('--live', 0);
     else if (arg === '--profile') options.profile = value();
@@ -180,15 +195,18 @@ function prng(seed) {
   };
 }
 
-/** N files, sizes log-uniform in [1 kB, 1 MB], 100 per folder; some names need percent-encoding. */
-function planFiles(count) {
-  const random = prng(0x5eed);
+/**
+ * N files, sizes log-uniform in [min, max], 100 per folder under `/pub/<folder>/`; some names
+ * need percent-encoding.
+ */
+function planFiles(count, { folder = 'bench', min = MIN_SIZE, max = MAX_SIZE, seed = 0x5eed } = {}) {
+  const random = prng(seed);
   const files = [];
   for (let i = 0; i < count; i++) {
-    const size = Math.round(Math.exp(Math.log(MIN_SIZE) + random() * Math.log(MAX_SIZE / MIN_SIZE)));
-    const dir = `d${String(Math.floor(i / 100)).padStart(3, '0')}`;
-    const name = i % 97 === 13 ? `naïve café #${i} 100%.bin` : `f${String(i).padStart(5, '0')}.bin`;
-    files.push({ index: i, path: `/pub/bench/${dir}/${name}`, size });
+    const size = Math.round(Math.exp(Math.log(min) + random() * Math.log(max / min)));
+    const dir = `d${String(Math.floor(i / 100)).padStart(4, '0')}`;
+    const name = i % 97 === 13 ? `naïve café #${i} 100%.bin` : `f${String(i).padStart(6, '0')}.bin`;
+    files.push({ index: i, path: `/pub/${folder}/${dir}/${name}`, size });
   }
   return files;
 }
@@ -238,14 +256,15 @@ async function signup(server) {
   return { z32: keypair.publicKey.z32, cookie };
 }
 
+/** PUT through our own client (keep-alive pool): seeding 100,000 files with `fetch` takes minutes. */
+const seedClients = new Map();
 async function put(server, user, path, body) {
-  const response = await fetch(`${server.homeserver}${encodePath(path)}`, {
-    method: 'PUT',
-    headers: { 'pubky-host': user.z32, cookie: user.cookie },
-    body,
-  });
-  await response.arrayBuffer();
-  if (response.status !== 201) throw new Error(`PUT ${path}: ${response.status}`);
+  let client = seedClients.get(server.homeserver);
+  if (!client) {
+    client = new HomeserverClient({ baseUrl: server.homeserver });
+    seedClients.set(server.homeserver, client);
+  }
+  await client.put({ user: user.z32, cookie: user.cookie }, path, body);
 }
 
 async function seed(server, user, files, spotChecks) {
@@ -540,90 +559,129 @@ function machineFacts() {
   };
 }
 
+const ratioCell = (x) => (x === undefined || Number.isNaN(x) ? '?' : x.toFixed(2));
+
+/** CPU seconds (user + system) of curl per run: the mean of its runs before and after ours. */
+function curlCpu(set) {
+  const runs = [set.curl.before.cpuS, set.curl.after.cpuS].filter((x) => x !== undefined);
+  return runs.length === 0 ? undefined : runs.reduce((a, b) => a + b, 0) / runs.length;
+}
+
+function oursCpu(set) {
+  return (set.ours.cpuUserMs + set.ours.cpuSystemMs) / 1000;
+}
+
 function table(r) {
+  const a = r.main;
+  const gb = a.totalBytes / 1e9;
+  const cpuCurl = curlCpu(a);
+  const cpuOurs = oursCpu(a);
+  const cpuRatio = cpuCurl === undefined ? undefined : cpuOurs / cpuCurl;
   const rows = [
-    ['Files (total size)', `${r.files} (${mb(r.totalBytes)} MB)`, '', ''],
     [
-      'curl, 8 parallel: time (mean of before / after ours)',
-      `${secs(r.curl.ms)} s (${secs(r.curl.before.ms)} / ${secs(r.curl.after.ms)})`,
-      '',
-      'baseline',
-    ],
-    ['curl: throughput', `${(r.totalBytes / 1e6 / (r.curl.ms / 1000)).toFixed(1)} MB/s`, '', ''],
-    ['ours, downloadConcurrency 8: time', `${secs(r.ours.ms)} s`, '', ''],
-    ['ours: throughput', `${(r.totalBytes / 1e6 / (r.ours.ms / 1000)).toFixed(1)} MB/s`, '', ''],
-    [
-      '**ratio ours / curl (time)**',
-      `**${r.ratio.toFixed(2)}**`,
+      `initial backup, ${a.files} files 1 KB–1 MB (${mb(a.totalBytes)} MB): wall time vs \`curl --parallel --parallel-max ${r.concurrency}\``,
+      `${secs(a.ours.ms)} s`,
+      `${secs(a.curl.ms)} s (${secs(a.curl.before.ms)} / ${secs(a.curl.after.ms)})`,
+      ratioCell(a.ratio),
       `≤ ${GOAL_RATIO}`,
-      verdict(r.ratio <= GOAL_RATIO),
+      verdict(a.ratio <= GOAL_RATIO),
     ],
     [
-      '**our peak RSS (initial sync)**',
-      `**${(r.ours.maxRssKB / 1024).toFixed(0)} MB**`,
+      'same, client CPU seconds per GB (user + system; homeserver CPU beside it)',
+      `${(cpuOurs / gb).toFixed(2)} s/GB (homeserver ${(a.ours.serverCpuS / gb).toFixed(2)})`,
+      cpuCurl === undefined
+        ? '?'
+        : `${(cpuCurl / gb).toFixed(2)} s/GB (homeserver ${(a.curl.serverCpuS / gb).toFixed(2)})`,
+      ratioCell(cpuRatio),
+      `≤ ${GOAL_CPU_RATIO}`,
+      cpuRatio === undefined ? '' : verdict(cpuRatio <= GOAL_CPU_RATIO),
+    ],
+    [
+      'same, our peak RSS',
+      `${(a.ours.maxRssKB / 1024).toFixed(0)} MB`,
+      a.curl.maxRssKB === undefined ? '' : `${(a.curl.maxRssKB / 1024).toFixed(0)} MB`,
+      '',
       `< ${GOAL_RSS_MB} MB`,
-      verdict(r.ours.maxRssKB / 1024 < GOAL_RSS_MB),
-    ],
-    [
-      'copies complete (count, bytes, spot BLAKE3)',
-      `curl ${r.curlCheck.count} files / ${r.curlCheck.bytes} B; ours ${r.oursCheck.count} / ${r.oursCheck.bytes} B; ${r.spotEqual}/${r.spotTotal} spot files identical`,
-      'equal',
-      verdict(r.complete),
+      verdict(a.ours.maxRssKB / 1024 < GOAL_RSS_MB),
     ],
   ];
-  if (r.live) {
+  const b = r.small;
+  if (b) {
     rows.push(
       [
-        `live latency, ${r.live.count} PUTs at ${r.live.rate.toFixed(1)}/s: p50`,
-        `${r.live.p50?.toFixed(0)} ms`,
-        '',
-        '',
+        `initial backup, ${b.files} small files 100 B–4 KB (${mb(b.totalBytes)} MB): wall time vs curl`,
+        `${secs(b.ours.ms)} s`,
+        `${secs(b.curl.ms)} s (${secs(b.curl.before.ms)} / ${secs(b.curl.after.ms)})`,
+        ratioCell(b.ratio),
+        `≤ ${GOAL_SMALL_RATIO}`,
+        verdict(b.ratio <= GOAL_SMALL_RATIO),
       ],
       [
-        '**live latency p95**',
-        `**${r.live.p95?.toFixed(0)} ms**`,
-        `< ${GOAL_P95_MS} ms`,
-        verdict(r.live.p95 < GOAL_P95_MS && r.live.missed === 0),
+        'same, our peak RSS',
+        `${(b.ours.maxRssKB / 1024).toFixed(0)} MB`,
+        b.curl.maxRssKB === undefined ? '' : `${(b.curl.maxRssKB / 1024).toFixed(0)} MB`,
+        '',
+        `< ${GOAL_RSS_MB} MB`,
+        verdict(b.ours.maxRssKB / 1024 < GOAL_RSS_MB),
       ],
-      ['live latency max (missed)', `${r.live.max?.toFixed(0)} ms (${r.live.missed} missed)`, '', ''],
     );
   }
+  if (a.live) {
+    rows.push([
+      `live PUT → verified file on disk, ${a.live.count} PUTs at ${a.live.rate.toFixed(1)}/s: p95 (p50, max, missed)`,
+      `${a.live.p95?.toFixed(0)} ms (${a.live.p50?.toFixed(0)}, ${a.live.max?.toFixed(0)}, ${a.live.missed})`,
+      '',
+      '',
+      `≤ ${GOAL_P95_MS} ms`,
+      verdict(a.live.p95 <= GOAL_P95_MS && a.live.missed === 0),
+    ]);
+  }
+  const checks = [a, b].filter(Boolean);
+  rows.push([
+    'copies complete (count, bytes, spot BLAKE3)',
+    checks.map((set) => `ours ${set.oursCheck.count} / ${set.oursCheck.bytes} B`).join('; '),
+    checks.map((set) => `curl ${set.curlCheck.count} / ${set.curlCheck.bytes} B`).join('; '),
+    checks.map((set) => `${set.spotEqual}/${set.spotTotal} spot`).join('; '),
+    'equal',
+    verdict(checks.every((set) => set.complete)),
+  ]);
   return [
-    '| measure | result | goal | |',
-    '| --- | --- | --- | --- |',
+    '| measure | ours | baseline (curl) | ratio | goal | |',
+    '| --- | --- | --- | --- | --- | --- |',
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
 }
 
 function details(r) {
-  const s = r.ours.sampledPeakKB;
   const cpu = (seconds) => (seconds === undefined || Number.isNaN(seconds) ? '?' : `${seconds.toFixed(1)} s`);
-  const oursCpuS = (r.ours.cpuUserMs + r.ours.cpuSystemMs) / 1000;
-  return [
-    `- CPU used during each timed phase (user + system): curl (before) ${cpu(r.curl.cpuS)} with the homeserver at ` +
-      `${cpu(r.curl.serverCpuS)}; ours ${cpu(oursCpuS)} with the homeserver at ${cpu(r.ours.serverCpuS)} ` +
-      `(${r.machineCpus} CPUs shared by client and server)`,
-    r.curl.maxRssKB !== undefined ? `- curl peak RSS: ${(r.curl.maxRssKB / 1024).toFixed(0)} MB` : undefined,
-    `- our sync child: ${r.ours.cpuUserMs} ms user + ${r.ours.cpuSystemMs} ms system CPU during the initial sync ` +
-      `(${(((r.ours.cpuUserMs + r.ours.cpuSystemMs) / r.ours.ms) * 100).toFixed(0)} % of one core); ` +
-      `sampled peaks: heap used ${(s.heapUsed / 1024).toFixed(0)} MB, external ${(s.external / 1024).toFixed(0)} MB, ` +
-      `array buffers ${(s.arrayBuffers / 1024).toFixed(0)} MB; RSS right after start ${(r.ours.startRssKB / 1024).toFixed(0)} MB`,
-    r.ours.timeRssKB !== undefined
-      ? `- /usr/bin/time -v maximum RSS of the sync child over its whole life (initial sync + live phase): ${(r.ours.timeRssKB / 1024).toFixed(0)} MB`
-      : '- /usr/bin/time not available: RSS from getrusage only',
-    r.live
-      ? `- RSS peak after the live phase (getrusage): ${(r.live.maxRssKB / 1024).toFixed(0)} MB`
-      : undefined,
-    r.serverRssKB !== undefined
-      ? `- homeserver child peak RSS: ${(r.serverRssKB / 1024).toFixed(0)} MB`
-      : undefined,
-    `- our sync's own timer (syncOnce only, inside the child): ${secs(r.ours.childMs)} s; seeding took ${secs(r.seedMs)} s`,
-  ]
-    .filter(Boolean)
-    .join('\n');
+  const lines = [];
+  for (const [label, set] of [
+    [`${r.main.files} files`, r.main],
+    [`${r.small?.files} small files`, r.small],
+  ]) {
+    if (!set) continue;
+    const s = set.ours.sampledPeakKB;
+    lines.push(
+      `- ${label}: CPU during the timed phases (user + system): curl ${cpu(set.curl.before.cpuS)} / ${cpu(set.curl.after.cpuS)} ` +
+        `(before / after ours) with the homeserver at ${cpu(set.curl.serverCpuS)}; ours ${cpu(oursCpu(set))} ` +
+        `(${set.ours.cpuUserMs} ms user + ${set.ours.cpuSystemMs} ms system, ` +
+        `${((oursCpu(set) * 1000 * 100) / set.ours.ms).toFixed(0)} % of one core) with the homeserver at ${cpu(set.ours.serverCpuS)}; ` +
+        `sampled peaks: heap used ${(s.heapUsed / 1024).toFixed(0)} MB, external ${(s.external / 1024).toFixed(0)} MB, ` +
+        `array buffers ${(s.arrayBuffers / 1024).toFixed(0)} MB; RSS right after start ${(set.ours.startRssKB / 1024).toFixed(0)} MB; ` +
+        `syncOnce inside the child ${secs(set.ours.childMs)} s; seeding took ${secs(set.seedMs)} s`,
+    );
+    if (set.ours.timeRssKB !== undefined) {
+      lines.push(
+        `- ${label}: /usr/bin/time -v maximum RSS of our sync child over its whole life: ${(set.ours.timeRssKB / 1024).toFixed(0)} MB`,
+      );
+    }
+  }
+  if (r.serverRssKB !== undefined)
+    lines.push(`- homeserver child peak RSS: ${(r.serverRssKB / 1024).toFixed(0)} MB`);
+  return lines.join('\n');
 }
 
-const METHOD = `Method: one run of \`bench/sync.mjs\`. A testnet (pkarr relay + homeserver emulator, folder storage in a temp directory) runs in its own child process. One user is signed up and seeded over HTTP with N files (16 PUTs in flight) whose sizes are log-uniform between 1 kB and 1 MB from a fixed seed (100 files per folder; every 97th name has a space, accents, \`#\` and \`%\`, so it must be percent-encoded). \`sync\` is run before each timed phase so earlier dirty pages do not slow it. Baseline: \`curl --parallel --parallel-max 8 --fail --create-dirs -H 'pubky-host: …' -K <config>\` fetching exactly the same URLs into a temp folder (no fsync), run once before and once after ours; the baseline time is the mean of the two (both are shown, so a drifting machine load is visible). Ours: a fresh backup folder with the key pinned to the homeserver URL, \`SyncManager.open({ downloadConcurrency: 8 })\` and one \`syncOnce()\` in a child process (timed from the parent around the IPC round trip; process start and open are excluded, curl's process start is included). Each is timed with \`performance.now()\`; both copies are then checked file by file (every expected path present with the right size, totals equal) and spot-checked by BLAKE3 against the seeded bytes, plus byte-equal between the two copies. Peak RSS is \`process.resourceUsage().maxRSS\` of the sync child right after the initial sync (and \`/usr/bin/time -v\` over its whole life when available). Live: the same child then runs \`manager.run(signal)\` (live \`/events-stream\`); after two warm-up files, the parent PUTs small files one at a time every ${LIVE_INTERVAL_MS} ms and polls \`fs.stat\` every 5 ms for \`keys/<z32>/data/pub/…\` with the full size, measuring from the PUT's 201 to the file's appearance. All traffic is on 127.0.0.1; client and server share this machine's CPUs.`;
+const METHOD = `Method: one run of \`bench/sync.mjs\`. A testnet (pkarr relay + homeserver emulator, folder storage in a temp directory) runs in its own child process. A user is signed up and seeded over HTTP (16 PUTs in flight) with N files whose sizes are log-uniform between 1 kB and 1 MB from a fixed seed (100 files per folder; every 97th name has a space, accents, \`#\` and \`%\`, so it must be percent-encoded); a second user likewise with the small files (100 B – 4 kB). \`sync\` is run before each timed phase so earlier dirty pages do not slow it. Baseline: \`curl --parallel --parallel-max 8 --fail --create-dirs -H 'pubky-host: …' -K <config>\` fetching exactly the same URLs into a temp folder (no fsync), run once before and once after ours; the baseline time is the mean of the two (both are shown, so a drifting machine load is visible), and its CPU time is the mean of both runs' user + system time (\`/usr/bin/time\`). Ours: a fresh backup folder with the key pinned to the homeserver URL, \`SyncManager.open({ downloadConcurrency: 8 })\` and one \`syncOnce()\` in a child process (timed from the parent around the IPC round trip; process start and open are excluded, curl's process start is included); its CPU is the child's \`process.resourceUsage()\` over the sync. Each copy is then checked file by file (every expected path present with the right size, totals equal) and spot-checked by BLAKE3 against the seeded bytes, plus byte-equal between the two copies. Peak RSS is \`process.resourceUsage().maxRSS\` of the sync child right after the initial sync. Live: the first child then runs \`manager.run(signal)\` (live \`/events-stream\`); after two warm-up files, the parent PUTs small files one at a time every ${LIVE_INTERVAL_MS} ms and polls \`fs.stat\` every 5 ms for \`keys/<z32>/data/pub/…\` with the full size, measuring from the PUT's 201 to the file's appearance. All traffic is on 127.0.0.1; client and server share this machine's CPUs.`;
 
 async function writeReport(r, options, facts) {
   const file = join(ROOT, 'BENCHMARKS.md');
@@ -635,18 +693,18 @@ async function writeReport(r, options, facts) {
     if (at !== -1) notes = old.slice(at + marker.length);
   } catch {}
   const command =
-    options.files === 10_000
-      ? '`npm run bench` (= `--files 10000`)'
-      : `\`node bench/sync.mjs --files ${options.files}\``;
+    options.files === 10_000 && options.small === 100_000
+      ? '`npm run bench` (= `--files 10000 --small 100000`)'
+      : `\`node bench/sync.mjs --files ${options.files} --small ${options.small}\``;
   const text = `# Benchmarks
 
-Generated by \`bench/sync.mjs\`; rerun with \`npm run bench\` (quick: \`node bench/sync.mjs --files 500\`).
+Generated by \`bench/sync.mjs\` (sync) and \`bench/snapshot.mjs\` (snapshots, further down); rerun with \`npm run bench\` and \`npm run bench:snapshot\` (quick: \`node bench/sync.mjs --files 500 --small 5000\`).
 
-## Sync: initial backup vs curl, memory, live latency
+## Sync: initial backup vs curl, CPU, memory, live latency
 
-- Date: ${new Date().toISOString()}
+- Date: ${new Date().toISOString()}; load average before the run (1/5/15 min): ${r.loadBefore}
 - Machine: ${facts.nproc} CPUs (\`nproc\`), ${facts.cpu}, ${facts.ramGiB} GiB RAM, ${facts.os}
-- Node ${facts.node}, ${facts.curl}
+- Node ${facts.node}, ${facts.curl}, BLAKE3 ${r.blake3Backend}
 - Command: ${command}, --concurrency ${options.concurrency}, --live ${options.live}
 
 ${table(r)}
@@ -663,33 +721,26 @@ ${marker}${notes || '\n'}`;
 // ---------------------------------------------------------------------------------------------
 // Main
 
-async function main() {
-  const options = parseArgs(process.argv.slice(2));
-  const facts = machineFacts();
-  tempRoot = await mkdtemp(join(os.tmpdir(), 'pubky-bench-'));
-  const serverDir = join(tempRoot, 'server');
-  const curlDir = join(tempRoot, 'curl');
-  const backupDir = join(tempRoot, 'backup');
-  const timeFile = join(tempRoot, 'time.txt');
-  await Promise.all([mkdir(curlDir), mkdir(backupDir)]);
-  if (options.profile) await mkdir(options.profile, { recursive: true });
-
-  const server = await startServer(serverDir);
-  log(`testnet: ${server.homeserver} (pid ${server.pid}), temp ${tempRoot}`);
+/**
+ * One data set: seed it, curl before, our initial sync in a fresh child, curl after, check both
+ * copies; with `live`, the live latency phase in the same child afterwards.
+ */
+async function runDataSet(server, files, options, tempRoot, label, live) {
   const user = await signup(server);
-  const files = planFiles(options.files);
   const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
-  log(
-    `seeding ${files.length} files, ${mb(totalBytes)} MB (${totalBytes} bytes), sizes 1 kB – 1 MB log-uniform`,
-  );
+  log(`${label}: seeding ${files.length} files, ${mb(totalBytes)} MB (${totalBytes} bytes)`);
   const picks = pickSpotChecks(files);
   const seedStart = performance.now();
   const hashes = await seed(server, user, files, picks);
   const seedMs = performance.now() - seedStart;
-  log(`seeded in ${secs(seedMs)} s`);
+  log(`  seeded in ${secs(seedMs)} s`);
+  const curlDir = join(tempRoot, `${label}-curl`);
+  const backupDir = join(tempRoot, `${label}-backup`);
+  const timeFile = join(tempRoot, `${label}-time.txt`);
+  await Promise.all([mkdir(curlDir), mkdir(backupDir)]);
 
-  const curlRun = (dir, label) => {
-    log(`curl (${label}): ${files.length} GETs, --parallel-max ${options.concurrency}`);
+  const curlRun = (dir, when) => {
+    log(`  curl (${when}): ${files.length} GETs, --parallel-max ${options.concurrency}`);
     return runCurl(
       server,
       user,
@@ -703,33 +754,30 @@ async function main() {
   // The baseline brackets our run (before and after), so drift in the machine's load shows up as a
   // gap between the two curl times instead of silently skewing the ratio.
   const curlBefore = await curlRun(curlDir, 'before');
-  log(`  curl: ${secs(curlBefore.ms)} s`);
-
-  log(`ours: syncOnce, downloadConcurrency ${options.concurrency}`);
+  log(`    curl: ${secs(curlBefore.ms)} s`);
+  log(`  ours: syncOnce, downloadConcurrency ${options.concurrency}`);
   const ours = await runOurs(server, user, backupDir, options, timeFile);
-  log(`  ours: ${secs(ours.ms)} s, peak RSS ${(ours.synced.maxRssKB / 1024).toFixed(0)} MB`);
-
-  const curlAfterDir = join(tempRoot, 'curl-after');
+  log(`    ours: ${secs(ours.ms)} s, peak RSS ${(ours.synced.maxRssKB / 1024).toFixed(0)} MB`);
+  const curlAfterDir = join(tempRoot, `${label}-curl-after`);
   await mkdir(curlAfterDir);
   const curlAfter = await curlRun(curlAfterDir, 'after');
-  log(`  curl: ${secs(curlAfter.ms)} s`);
+  log(`    curl: ${secs(curlAfter.ms)} s`);
   const curlAfterCheck = await verifyCopy('curl (after)', curlAfterDir, files, new Map());
   await rm(curlAfterDir, { recursive: true, force: true });
   const curl = {
     ms: (curlBefore.ms + curlAfter.ms) / 2,
     before: curlBefore,
     after: curlAfter,
-    cpuS: curlBefore.cpuS,
-    serverCpuS: curlBefore.serverCpuS,
-    maxRssKB: curlBefore.maxRssKB,
+    serverCpuS: (curlBefore.serverCpuS + curlAfter.serverCpuS) / 2,
+    maxRssKB: Math.max(curlBefore.maxRssKB ?? 0, curlAfter.maxRssKB ?? 0) || undefined,
   };
-
   const oursData = join(ours.layout.keyDir, 'data');
   const [curlCheck, oursCheck] = await Promise.all([
     verifyCopy('curl', curlDir, files, hashes),
     verifyCopy('ours', oursData, files, hashes),
   ]);
   const spotEqual = await spotCompare(curlDir, oursData, files, picks);
+  await rm(curlDir, { recursive: true, force: true });
   const complete =
     curlAfterCheck.problems === 0 &&
     curlAfterCheck.bytes === totalBytes &&
@@ -741,25 +789,23 @@ async function main() {
     oursCheck.bytes === totalBytes &&
     spotEqual === picks.size;
 
-  let live;
-  if (options.live > 0) {
-    log(`live: ${options.live} PUTs, one every ${LIVE_INTERVAL_MS} ms`);
-    live = await measureLive(server, user, ours.sync, ours.layout, options.live);
+  let liveResult;
+  if (live > 0) {
+    log(`  live: ${live} PUTs, one every ${LIVE_INTERVAL_MS} ms`);
+    liveResult = await measureLive(server, user, ours.sync, ours.layout, live);
     log(
-      `  live: p50 ${live.p50?.toFixed(0)} ms, p95 ${live.p95?.toFixed(0)} ms, max ${live.max?.toFixed(0)} ms`,
+      `    live: p50 ${liveResult.p50?.toFixed(0)} ms, p95 ${liveResult.p95?.toFixed(0)} ms, max ${liveResult.max?.toFixed(0)} ms`,
     );
   }
-  const serverRssKB = await serverPeakRssKB(server.pid);
   ours.sync.child.send({ cmd: 'stop' });
-  const stopped = await nextMessage(ours.sync.child, 'stopped', 30_000);
-  if (live) live.maxRssKB = stopped.maxRssKB;
+  await nextMessage(ours.sync.child, 'stopped', 30_000);
   await new Promise((resolve) => {
     if (ours.sync.child.exitCode !== null) resolve();
     else ours.sync.child.once('exit', resolve);
   });
   const timeRssKB = ours.sync.useTime ? await readTimeFile(timeFile) : undefined;
-
-  const result = {
+  await rm(backupDir, { recursive: true, force: true });
+  return {
     files: files.length,
     totalBytes,
     seedMs,
@@ -774,7 +820,6 @@ async function main() {
       cpuSystemMs: ours.synced.cpuSystemMs - ours.ready.cpuSystemMs,
       serverCpuS: ours.synced.serverCpuS,
       timeRssKB,
-      report: ours.synced.results[0],
     },
     ratio: ours.ms / curl.ms,
     curlCheck,
@@ -782,15 +827,52 @@ async function main() {
     spotEqual,
     spotTotal: picks.size,
     complete,
-    live,
-    serverRssKB,
-    machineCpus: facts.nproc,
+    live: liveResult,
   };
+}
 
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const facts = machineFacts();
+  const loadBefore = os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' / ');
+  tempRoot = await mkdtemp(join(os.tmpdir(), 'pubky-bench-'));
+  if (options.profile) await mkdir(options.profile, { recursive: true });
+  const server = await startServer(join(tempRoot, 'server'));
+  log(`testnet: ${server.homeserver} (pid ${server.pid}), temp ${tempRoot}, load ${loadBefore}`);
+
+  const main = await runDataSet(server, planFiles(options.files), options, tempRoot, 'main', options.live);
+  const small =
+    options.small > 0
+      ? await runDataSet(
+          server,
+          planFiles(options.small, {
+            folder: 'small',
+            min: SMALL_MIN_SIZE,
+            max: SMALL_MAX_SIZE,
+            seed: 0x5ead,
+          }),
+          options,
+          tempRoot,
+          'small',
+          0,
+        )
+      : undefined;
+  const { blake3Backend } = await import('../dist/util/blake3.js');
+  const result = {
+    main,
+    small,
+    concurrency: options.concurrency,
+    serverRssKB: await serverPeakRssKB(server.pid),
+    loadBefore,
+    blake3Backend: blake3Backend(),
+  };
   const markdown = table(result);
   console.log(`\n${markdown}\n\n${details(result)}\n`);
   if (options.write) log(`wrote ${await writeReport(result, options, facts)}`);
-  if (!complete) process.exitCode = 1;
+  if (!main.complete || (small && !small.complete)) process.exitCode = 1;
   return options;
 }
 

@@ -384,8 +384,8 @@ export class HomeserverClient {
     });
     if (exchange.status !== 200) throw await exchange.statusError();
     await exchange.cancel();
-    const cookie = exchange.response.headers
-      .getSetCookie()
+    const cookie = exchange
+      .setCookies()
       .map((line) => line.split(';')[0]?.trim() ?? '')
       .find((pair) => pair.startsWith(`${user}=`) && pair.length > user.length + 1);
     if (cookie === undefined) {
@@ -448,8 +448,36 @@ function fileMeta(exchange: Pick<Exchange, 'header'>): FileMeta {
   const contentType = exchange.header('content-type');
   if (contentType !== undefined) meta.contentType = contentType;
   const modified = exchange.header('last-modified');
-  if (modified !== undefined && !Number.isNaN(Date.parse(modified))) meta.lastModified = new Date(modified);
+  if (modified !== undefined) {
+    const time = parseHttpDate(modified);
+    if (!Number.isNaN(time)) meta.lastModified = new Date(time);
+  }
   return meta;
+}
+
+const MONTHS: Record<string, number> = {
+  Jan: 0,
+  Feb: 1,
+  Mar: 2,
+  Apr: 3,
+  May: 4,
+  Jun: 5,
+  Jul: 6,
+  Aug: 7,
+  Sep: 8,
+  Oct: 9,
+  Nov: 10,
+  Dec: 11,
+};
+const IMF_FIXDATE = /^[A-Z][a-z]{2}, (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
+
+/** An HTTP date in ms: the usual IMF-fixdate read directly (`Date.parse` costs ~10 µs), others by `Date.parse`. */
+function parseHttpDate(text: string): number {
+  const match = IMF_FIXDATE.exec(text);
+  const month = match ? MONTHS[match[2] as string] : undefined;
+  if (!match || month === undefined) return Date.parse(text);
+  const [, day, , year, hours, minutes, secs] = match.map(Number) as number[];
+  return Date.UTC(year as number, month, day, hours, minutes, secs);
 }
 
 function emptyBody(): ResponseBody {

@@ -1,25 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import yazl from 'yazl';
-import './fast-crc32.js';
+import { createDeflateRaw } from 'node:zlib';
+import { crc32 } from '@node-rs/crc32';
 import {
   acquireWriteLock,
   type BackupStore,
-  FileIndex,
   homeserverPathOf,
+  type JournalReader,
   type KeyLayout,
+  openJournal,
   readCursor,
 } from '../store/index.js';
 import { fsyncDir } from '../util/atomic-file.js';
-import { newBlake3 } from '../util/blake3.js';
+import { blake3Of, blake3OfSync, newBlake3 } from '../util/blake3.js';
 import { describeOwner } from '../util/dir-lock.js';
 import { isProcessAlive } from '../util/process-alive.js';
-import { entryNameOf, MANIFEST_NAME, type Manifest } from './manifest.js';
+import { TimeSlicer } from '../util/time-slice.js';
+import { IndexTable } from './index-table.js';
+import { entryNameOf, MANIFEST_NAME, type Manifest, ManifestSpool } from './manifest.js';
 import { snapshotName } from './naming.js';
+import { OutputFile } from './output-file.js';
+import { ZipWriter } from './zip-writer.js';
 
 export interface SnapshotOptions {
   layout: KeyLayout;
@@ -47,10 +51,22 @@ export interface CreatedSnapshot {
 }
 
 /**
+ * Files up to this size are read whole on the calling thread into one reused buffer (a page-cache
+ * read of 1 MiB takes well under a millisecond; no stream, no buffer per chunk for the GC); larger
+ * ones stream.
+ */
+const SMALL_FILE_BYTES = 1024 * 1024;
+/** The archive's written part is flushed to disk in the background every this many bytes. */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
+/**
  * Writes `snapshots/<time>.zip`: every backed-up file as `pub/…` (stored, not compressed; ZIP64 when
- * needed) plus `manifest.json`. Consistent while sync runs: under the key's write lock the file list
- * and cursor are frozen by hard-linking the data into a staging folder, then the archive is streamed
- * from the links. It is written under a temp name and renamed when complete; a failure leaves nothing.
+ * needed) plus `manifest.json`. Consistent while sync runs: under the key's write lock the cursor,
+ * the index and the files are frozen (hard links into a staging folder), then the archive is
+ * streamed from the links. It is written under a temp name and renamed when complete; a failure
+ * leaves nothing. Memory does not grow with the number of files: the tree is walked one folder at
+ * a time, the central directory and the manifest's file list are spooled to temp files, and the
+ * index is held as a compact table (see `IndexTable`).
  */
 export async function createSnapshot(options: SnapshotOptions): Promise<CreatedSnapshot> {
   const { layout, store } = options;
@@ -59,6 +75,7 @@ export async function createSnapshot(options: SnapshotOptions): Promise<CreatedS
   // The creator's pid in every temp name: leftovers of a process that is gone are removed.
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const staging = `snapshots/.staging-${tag}`;
+  const spoolDir = join(layout.snapshotsDir, `.staging-${tag}`);
   await mkdir(layout.snapshotsDir, { recursive: true });
   await removeSnapshotLeftovers(layout);
   const final = join(layout.snapshotsDir, name);
@@ -69,17 +86,23 @@ export async function createSnapshot(options: SnapshotOptions): Promise<CreatedS
       command: 'snapshot create',
       onWait: (owner) => options.onWait?.(describeOwner(owner)),
     });
-    let files: Array<{ storePath: string; size: number }>;
+    let total: number;
     let cursor: string;
-    let index: FileIndex;
+    let journal: JournalReader | undefined;
     try {
       cursor = await readCursor(layout.cursorFile);
-      index = await FileIndex.open(layout.indexFile);
-      files = await store.linkDataTo(staging);
+      // Opened under the lock: what it holds now is what the frozen files are compared with.
+      journal = await openJournal(layout.indexFile);
+      total = await store.freezeData(staging);
+    } catch (error) {
+      await journal?.close();
+      throw error;
     } finally {
       await release();
     }
-    const manifest: Manifest = {
+    const index = await IndexTable.load(journal);
+    await mkdir(spoolDir, { recursive: true });
+    const head: ManifestHead = {
       format: 'pubky-backup-snapshot',
       version: 1,
       pubky: layout.z32,
@@ -87,96 +110,137 @@ export async function createSnapshot(options: SnapshotOptions): Promise<CreatedS
       cursor,
       created_at: createdAt.toISOString(),
       tool: options.tool,
-      files: [],
     };
-    const bytes = await writeArchive(temp, staging, files, manifest, createdAt, index, options);
-    const handle = await open(temp, 'r');
-    await handle.sync();
-    await handle.close();
+    const written = await writeArchive({
+      temp,
+      staging,
+      spoolDir,
+      total,
+      head,
+      index,
+      mtime: createdAt,
+      options,
+    });
     await rename(temp, final);
     await fsyncDir(layout.snapshotsDir);
-    return { file: final, name, cursor, files: files.length, bytes, damaged: manifest.damaged ?? [] };
+    return {
+      file: final,
+      name,
+      cursor,
+      files: written.files,
+      bytes: written.bytes,
+      damaged: written.damaged,
+    };
   } finally {
     await rm(temp, { force: true });
     await store.removeTree(staging);
+    await rm(spoolDir, { recursive: true, force: true });
   }
 }
 
-async function writeArchive(
-  target: string,
-  staging: string,
-  files: Array<{ storePath: string; size: number }>,
-  manifest: Manifest,
-  mtime: Date,
-  fileIndex: FileIndex,
-  options: SnapshotOptions,
-): Promise<number> {
-  const zip = new yazl.ZipFile();
-  let failure: Error | undefined;
-  zip.on('error', (error: Error) => {
-    failure = error;
-  });
-  let done = 0;
-  let bytes = 0;
-  const read = new ReadAhead(options.store, staging, files);
-  files.forEach((file, index) => {
-    const path = homeserverPathOf(file.storePath);
-    const entry = { path, size: file.size, blake3: '' };
-    manifest.files.push(entry);
-    // Lazy: a file is read only when the archive reaches it (small ones a little ahead).
-    zip.addReadStreamLazy(entryNameOf(path), { compress: false, size: file.size, mtime }, (callback) => {
-      // yazl does not watch its input streams: a read failure must fail the whole archive.
-      const fail = (error: Error) => (zip.outputStream as unknown as Readable).destroy(error);
-      hashInto(entry, () => {
-        done++;
-        bytes += file.size;
-        // Honest: the manifest says what was archived; bytes the index does not vouch for are named.
-        const expected = fileIndex.get(path);
-        if (!expected || expected.blake3 !== entry.blake3 || expected.size !== entry.size) {
-          manifest.damaged ??= [];
-          manifest.damaged.push({
-            path,
-            problem: expected ? 'damaged' : 'not-indexed',
-            expected: expected ? { size: expected.size, blake3: expected.blake3 } : null,
-          });
-        }
-        options.onProgress?.(done, files.length, bytes);
-      }).then((transform) => {
-        try {
-          const source = read.open(index);
-          source.on('error', fail);
-          callback(null, source.pipe(transform));
-        } catch (error) {
-          fail(error as Error);
-        }
-      }, fail);
-    });
-  });
-  // Added last and built lazily, so it carries the hashes computed while the files streamed in.
-  zip.addReadStreamLazy(MANIFEST_NAME, { compress: true, mtime }, (callback) => {
-    callback(null, Readable.from([JSON.stringify(manifest, null, 1)]));
-  });
-  zip.end();
-  const output = zip.outputStream as unknown as Readable;
-  await pipeline(output, createWriteStream(target), { signal: options.signal });
-  if (failure) throw failure;
-  return bytes;
+type ManifestHead = Omit<Manifest, 'files' | 'damaged'>;
+
+interface ArchiveJob {
+  temp: string;
+  staging: string;
+  spoolDir: string;
+  total: number;
+  head: ManifestHead;
+  index: IndexTable;
+  mtime: Date;
+  options: SnapshotOptions;
 }
 
-/** A pass-through that records the BLAKE3 of what flows through it into `entry`. */
-async function hashInto(entry: { blake3: string }, onEnd: () => void): Promise<Transform> {
-  const hasher = await newBlake3();
-  return new Transform({
-    transform(chunk: Buffer, _encoding, next) {
-      hasher.update(chunk);
-      next(null, chunk);
-    },
-    flush(next) {
-      entry.blake3 = hasher.digest();
-      onEnd();
-      next();
-    },
+/** Streams the frozen files into the archive at `temp` (fsynced), then the manifest. */
+async function writeArchive(job: ArchiveJob): Promise<{
+  files: number;
+  bytes: number;
+  damaged: NonNullable<Manifest['damaged']>;
+}> {
+  const { store, signal, onProgress } = job.options;
+  const out = await OutputFile.create(job.temp, { syncEveryBytes: SYNC_EVERY_BYTES });
+  const spools: OutputFile[] = [];
+  try {
+    const central = await OutputFile.create(join(job.spoolDir, 'central.spool'));
+    spools.push(central);
+    const manifest = await ManifestSpool.create(join(job.spoolDir, 'manifest.spool'));
+    spools.push(manifest.file);
+    const zip = new ZipWriter(out, central, job.mtime);
+    const damaged: NonNullable<Manifest['damaged']> = [];
+    const slicer = new TimeSlicer();
+    const dataPrefix = `${job.staging}/`;
+    let files = 0;
+    let bytes = 0;
+    for await (const { storePath } of store.walkFiles(`${job.staging}/data`)) {
+      signal?.throwIfAborted();
+      const path = homeserverPathOf(storePath.slice(dataPrefix.length));
+      const name = Buffer.from(entryNameOf(path));
+      let blake3: string;
+      let size: number;
+      // Small files: three syscalls on this thread, then one copy into the archive's buffer.
+      const small = store.readSmallNow(storePath, SMALL_FILE_BYTES);
+      if (small !== undefined && small !== 'large') {
+        blake3 = blake3OfSync(small) ?? (await blake3Of(small));
+        size = small.length;
+        await zip.addWhole(name, small);
+      } else {
+        const hasher = await newBlake3();
+        const entry = zip.begin(name);
+        size = 0;
+        for await (const chunk of store.read(storePath)) {
+          hasher.update(chunk);
+          size += chunk.length;
+          await entry.write(chunk);
+        }
+        await entry.end();
+        blake3 = hasher.digest();
+      }
+      files++;
+      bytes += size;
+      await manifest.addFile(path, size, blake3);
+      // Honest: the manifest says what was archived; bytes the index does not vouch for are named.
+      const expected = job.index.get(path);
+      if (!expected || expected.blake3 !== blake3 || expected.size !== size) {
+        damaged.push({ path, problem: expected ? 'damaged' : 'not-indexed', expected: expected ?? null });
+      }
+      onProgress?.(files, job.total, bytes);
+      await slicer.check();
+    }
+    signal?.throwIfAborted();
+    await writeManifest(zip, manifest, job.head, damaged);
+    await zip.finish();
+    await out.finish();
+    return { files, bytes, damaged };
+  } catch (error) {
+    await out.abandon();
+    throw error;
+  } finally {
+    for (const spool of spools) await spool.abandon();
+  }
+}
+
+/** `manifest.json`, deflated, last: the head, the spooled file list, then `damaged` when there are any. */
+async function writeManifest(
+  zip: ZipWriter,
+  manifest: ManifestSpool,
+  head: ManifestHead,
+  damaged: NonNullable<Manifest['damaged']>,
+): Promise<void> {
+  const entry = zip.beginDeflated(Buffer.from(MANIFEST_NAME));
+  let crc = 0;
+  let size = 0;
+  async function* text(): AsyncGenerator<Buffer> {
+    for await (const part of manifest.json(head, damaged)) {
+      crc = crc32(part, crc);
+      size += part.length;
+      yield part;
+    }
+  }
+  // Level 1: the file list is mostly BLAKE3 hashes, which do not compress; speed matters more.
+  await pipeline(Readable.from(text()), createDeflateRaw({ level: 1 }), async (compressed) => {
+    for await (const chunk of compressed as AsyncIterable<Buffer>) await entry.write(chunk);
   });
+  await entry.end(crc, size);
 }
 
 /**
@@ -204,44 +268,4 @@ export async function removeSnapshotLeftovers(layout: KeyLayout): Promise<string
     removed.push(name);
   }
   return removed;
-}
-
-/** Files up to this size are read whole, several at once, ahead of the archive. */
-const SMALL_FILE_BYTES = 1 << 20;
-const READ_AHEAD = 16;
-
-/**
- * Opens the archive's files in order. Reading a file costs a few thread-pool round trips (open,
- * read, close) that dominate for small files, so the next small files are read concurrently while
- * the current one is written: at most READ_AHEAD × 1 MiB in memory. Large files stream.
- */
-class ReadAhead {
-  private readonly ahead = new Map<number, Promise<Buffer>>();
-
-  constructor(
-    private readonly store: BackupStore,
-    private readonly staging: string,
-    private readonly files: ReadonlyArray<{ storePath: string; size: number }>,
-  ) {}
-
-  open(index: number): Readable {
-    for (let i = index; i < Math.min(index + READ_AHEAD, this.files.length); i++) this.prefetch(i);
-    const whole = this.ahead.get(index);
-    const file = this.files[index] as { storePath: string };
-    if (!whole) return Readable.from(this.store.read(`${this.staging}/${file.storePath}`));
-    this.ahead.delete(index);
-    return Readable.from(
-      (async function* () {
-        yield await whole;
-      })(),
-    );
-  }
-
-  private prefetch(index: number): void {
-    const file = this.files[index] as { storePath: string; size: number };
-    if (file.size > SMALL_FILE_BYTES || this.ahead.has(index)) return;
-    const whole = this.store.readWhole(`${this.staging}/${file.storePath}`);
-    whole.catch(() => {}); // reported when the archive reaches this file
-    this.ahead.set(index, whole);
-  }
 }

@@ -6,7 +6,10 @@ import { DATA_PREFIX, MAX_SEGMENT_BYTES, SELF_ENTRY } from './safe-path.js';
 
 /** A file being written to `tmp/`; nothing is visible at its final path before `commit`. */
 export interface StagedFile {
-  /** Appends bytes; do not reuse `chunk` before the promise settles. */
+  /**
+   * Appends bytes. The store may keep `chunk` by reference until `commit` or `abort` (small writes
+   * are gathered into one system call): pass bytes that are not changed afterwards.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /**
    * Makes the bytes durable and puts them at the final path, keeping the previous file (if any) in
@@ -72,7 +75,7 @@ export class BackupStore {
     const writer = this.driver.openWrite ? await this.driver.openWrite(temp) : await this.op.writer(temp);
     return new Staged(writer as StagedWriter, storePath, {
       install: () => this.install(temp, storePath),
-      discard: () => this.op.delete(temp),
+      discard: () => (this.driver.remove ? this.driver.remove(temp) : this.op.delete(temp)),
     });
   }
 
@@ -101,8 +104,10 @@ export class BackupStore {
    * where the storage service does not keep one). Undefined when there is no such file.
    */
   async fileInfo(storePath: string): Promise<{ path: string; size: number; mtimeMs: number } | undefined> {
-    const actual = await this.locate(storePath);
+    const actual = await this.locateEntry(storePath);
     if (!actual) return undefined;
+    if (actual.mtimeMs !== undefined)
+      return { path: actual.path, size: actual.size, mtimeMs: actual.mtimeMs };
     if (this.driver.fileInfo) {
       const info = await this.driver.fileInfo(actual.path);
       return info && { path: actual.path, ...info };
@@ -121,15 +126,30 @@ export class BackupStore {
    * there is no such file.
    */
   async locate(storePath: string): Promise<{ path: string; size: number } | undefined> {
-    const entry = await this.entry(storePath);
-    if (entry?.kind === 'file') return { path: storePath, size: entry.size };
-    if (entry?.kind !== 'dir') return undefined;
-    const self = await this.entry(`${storePath}/${SELF_ENTRY}`);
-    return self?.kind === 'file' ? { path: `${storePath}/${SELF_ENTRY}`, size: self.size } : undefined;
+    const actual = await this.locateEntry(storePath);
+    return actual && { path: actual.path, size: actual.size };
   }
 
-  /** What is at a path: a file (with its size), a folder, or nothing (also when a parent is a file). */
-  private async entry(path: string): Promise<{ kind: 'file'; size: number } | { kind: 'dir' } | undefined> {
+  /** `locate`, with the modification time when the driver's stat gave it. */
+  private async locateEntry(
+    storePath: string,
+  ): Promise<{ path: string; size: number; mtimeMs?: number } | undefined> {
+    const entry = await this.entry(storePath);
+    if (entry?.kind === 'file') return { ...entry, path: storePath };
+    if (entry?.kind !== 'dir') return undefined;
+    const self = await this.entry(`${storePath}/${SELF_ENTRY}`);
+    return self?.kind === 'file' ? { ...self, path: `${storePath}/${SELF_ENTRY}` } : undefined;
+  }
+
+  /**
+   * What is at a path: a file (with its size, and its mtime on fs), a folder, or nothing (also when
+   * a parent is a file).
+   */
+  private async entry(
+    path: string,
+  ): Promise<{ kind: 'file'; size: number; mtimeMs?: number } | { kind: 'dir' } | undefined> {
+    // One stat on fs; OpenDAL's costs a trip through its thread pool.
+    if (this.driver.entryAt) return this.driver.entryAt(path);
     try {
       const meta = await this.op.stat(path);
       if (meta.isFile()) return { kind: 'file', size: Number(meta.contentLength ?? 0n) };
@@ -215,6 +235,36 @@ export class BackupStore {
     return files;
   }
 
+  /**
+   * Freezes `data/` for a snapshot: every data file gets a second name under `prefix/` (hard links
+   * on fs, copies elsewhere) without building a list of them. Returns how many files.
+   */
+  async freezeData(prefix: string): Promise<number> {
+    if (this.driver.linkTree) return this.driver.linkTree(DATA_PREFIX, `${prefix}/${DATA_PREFIX}`);
+    return (await this.linkDataTo(prefix)).length;
+  }
+
+  /**
+   * The files under a folder of the key folder in sorted path order, streamed (on fs one folder's
+   * listing in memory at a time); `size` is known only where the service lists it.
+   */
+  async *walkFiles(prefix: string): AsyncGenerator<{ storePath: string; size?: number }> {
+    if (this.driver.walkFiles) {
+      for (const storePath of this.driver.walkFiles(prefix)) yield { storePath };
+      return;
+    }
+    yield* await this.listFiles(prefix);
+  }
+
+  /**
+   * A small file whole without waiting (see `StoreDriver.readSmallSync`): the bytes (a view valid
+   * until the next call), `'large'` when it is bigger than `max`, or undefined when the service has
+   * no such path (use `read`).
+   */
+  readSmallNow(path: string, max: number): Buffer | 'large' | undefined {
+    return this.driver.readSmallSync?.(path, max);
+  }
+
   /** Deletes one file of the key folder for good (only for versions past their retention). */
   async deleteFile(path: string): Promise<void> {
     if (!path.startsWith(`${VERSIONS_DIR}/`)) throw new Error(`Only versions are ever deleted, not ${path}.`);
@@ -223,7 +273,9 @@ export class BackupStore {
 
   /** Removes a whole folder of the key folder (e.g. a snapshot's staging). */
   async removeTree(prefix: string): Promise<void> {
-    await this.op.removeAll(`${prefix.replace(/\/+$/, '')}/`);
+    const folder = prefix.replace(/\/+$/, '');
+    if (this.driver.removeTree) await this.driver.removeTree(folder);
+    else await this.op.removeAll(`${folder}/`);
   }
 
   /**
@@ -335,8 +387,13 @@ export class BackupStore {
     const stamp = versionStamp(this.now());
     for (let n = 1; ; n++) {
       const candidate = fitName(base, `~${stamp}${n === 1 ? '' : `-${n}`}`);
-      if (!(await this.op.exists(candidate))) return candidate;
+      if (!(await this.exists(candidate))) return candidate;
     }
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    if (this.driver.entryAt) return (await this.driver.entryAt(path)) !== undefined;
+    return this.op.exists(path);
   }
 
   /**
@@ -388,6 +445,7 @@ export class BackupStore {
 type StagedWriter = {
   write(chunk: Buffer): Promise<void>;
   close(): Promise<{ mtimeMs?: number } | undefined>;
+  cancel?(): Promise<void>;
 };
 
 class Staged implements StagedFile {
@@ -434,7 +492,13 @@ class Staged implements StagedFile {
   private async drop(): Promise<void> {
     this.state = 'done';
     await this.pending.catch(() => {});
-    await this.closeWriter().catch(() => {});
+    if (!this.writerClosed && this.writer.cancel) {
+      // Nothing to make durable in a file that is deleted next.
+      this.writerClosed = true;
+      await this.writer.cancel().catch(() => {});
+    } else {
+      await this.closeWriter().catch(() => {});
+    }
     await this.finish.discard();
   }
 

@@ -22,7 +22,8 @@ export interface IndexEntry {
   mtimeMs?: number;
 }
 
-type JournalLine = { set: IndexEntry } | { del: string };
+/** One change in the index journal. */
+export type JournalLine = { set: IndexEntry } | { del: string };
 
 /**
  * The per-key file index: an append-only JSONL journal (`{"set":entry}` / `{"del":path}`) replayed
@@ -229,6 +230,63 @@ async function loadJournal(
     else entries.delete(change.del);
   }
   return { entries, lines, torn: end < bytes.length };
+}
+
+/** The journal as it was when opened, read change by change without holding it in memory. */
+export interface JournalReader {
+  /** Every change in order (damaged lines skipped, a torn last line ignored), then closes. */
+  changes(): AsyncGenerator<JournalLine>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the index journal for streaming (snapshots of very large backups): its length is taken
+ * now, so appends and compactions after this call are not seen. A missing journal has no changes.
+ */
+export async function openJournal(file: string): Promise<JournalReader> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const length = handle ? (await handle.stat()).size : 0;
+  const close = async () => {
+    await handle?.close();
+    handle = undefined;
+  };
+  return {
+    close,
+    async *changes() {
+      try {
+        const chunk = Buffer.allocUnsafe(1024 * 1024);
+        // Bytes after the last newline so far: a line (or a character) split across reads.
+        let carry = Buffer.alloc(0);
+        for (let at = 0; handle && at < length; ) {
+          const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, length - at), at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+          const end = chunk.lastIndexOf(0x0a, bytesRead - 1) + 1;
+          if (end === 0) {
+            carry = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+            continue;
+          }
+          const lines = Buffer.concat([carry, chunk.subarray(0, end)])
+            .toString('utf8')
+            .split('\n');
+          carry = Buffer.from(chunk.subarray(end, bytesRead));
+          lines.pop(); // '' after the last newline
+          for (const line of lines) {
+            const change = line === '' ? undefined : parseLine(line);
+            if (change) yield change;
+          }
+        }
+        // `carry` is a torn last line (no newline): ignored, as when the journal is loaded.
+      } finally {
+        await close();
+      }
+    },
+  };
 }
 
 function parseLine(line: string): JournalLine | undefined {

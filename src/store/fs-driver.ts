@@ -1,49 +1,62 @@
-import { constants, createReadStream } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import '../util/thread-pool.js';
+import { constants, createReadStream, mkdirSync, renameSync, statSync } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operator } from 'opendal';
 import { fsyncDir } from '../util/atomic-file.js';
 import type { StoreDriver } from './driver.js';
+import { openFdWriter } from './fd-writer.js';
+import { linkTree, readSmallSync, removeTreeSync, walkSorted } from './fs-tree.js';
 
 /**
  * The local-folder driver. OpenDAL's fs service fsyncs a file when its writer closes, but never a
  * folder after a rename or mkdir, so folders are synced here with node:fs. A version is a hard link
  * (no copy, and the live name never goes missing); where links are not supported it is a copy.
+ *
+ * The per-file metadata calls of a download (stat, mkdir, open, rename; fstat and close in
+ * `openFdWriter`) run on the calling thread: on a local disk each takes a few µs, while a trip
+ * through libuv's thread pool costs tens of µs of this thread's time and two context switches.
+ * Data writes and fsyncs, which can take milliseconds, stay in the pool.
  */
 export function fsDriver(keyDir: string): StoreDriver {
   const operator = new Operator('fs', { root: keyDir });
   const abs = (path: string) => (path === '' ? keyDir : join(keyDir, ...path.split('/')));
   const madeDirs = new Set<string>();
-  const ensureDir = async (folder: string) => {
+  const ensureDir = (folder: string) => {
     if (madeDirs.has(folder)) return;
-    await mkdir(folder, { recursive: true });
+    mkdirSync(folder, { recursive: true });
     madeDirs.add(folder);
   };
+  let scratch = Buffer.alloc(0);
   return {
     operator,
+    linkTree: (from, to) => linkTree(abs(from), abs(to)),
+    *walkFiles(prefix) {
+      for (const path of walkSorted(abs(prefix))) yield `${prefix}/${path}`;
+    },
+    readSmallSync(path, max) {
+      if (scratch.length < max + 1) scratch = Buffer.allocUnsafe(max + 1);
+      return readSmallSync(abs(path), max, scratch);
+    },
+    removeTree: (prefix) => removeTreeSync(abs(prefix)),
     syncFile: (path) => syncFile(abs(path)),
     syncDir: (path) => fsyncDir(abs(path)),
     openRead: (path) => createReadStream(abs(path), { highWaterMark: 256 * 1024 }),
     readWhole: (path) => readFile(abs(path)),
     async openWrite(path) {
-      await ensureDir(dirname(abs(path)));
-      const handle = await open(abs(path), 'wx', 0o644);
-      return {
-        async write(chunk) {
-          let at = 0;
-          while (at < chunk.byteLength)
-            at += (await handle.write(chunk, at, chunk.byteLength - at)).bytesWritten;
-        },
-        async close() {
-          try {
-            await handle.sync();
-            // Recorded in the index: a later size or mtime change means the file was touched.
-            return { mtimeMs: (await handle.stat()).mtimeMs };
-          } finally {
-            await handle.close();
-          }
-        },
-      };
+      ensureDir(dirname(abs(path)));
+      return openFdWriter(abs(path));
+    },
+    async entryAt(path) {
+      try {
+        const stats = statSync(abs(path), { throwIfNoEntry: false });
+        if (stats === undefined) return undefined;
+        if (stats.isFile()) return { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs };
+        return stats.isDirectory() ? { kind: 'dir' } : undefined;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+        throw error;
+      }
     },
     async fileInfo(path) {
       try {
@@ -55,9 +68,14 @@ export function fsDriver(keyDir: string): StoreDriver {
         throw error;
       }
     },
+    async remove(path) {
+      await unlink(abs(path)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    },
     async move(from, to) {
-      await ensureDir(dirname(abs(to)));
-      await rename(abs(from), abs(to));
+      ensureDir(dirname(abs(to)));
+      renameSync(abs(from), abs(to));
     },
     async listFiles(prefix) {
       const files: Array<{ path: string; size: number }> = [];
@@ -66,7 +84,7 @@ export function fsDriver(keyDir: string): StoreDriver {
     },
     async keepCopy(from, to) {
       // Many copies land in the same few folders (snapshot staging): create each folder once.
-      await ensureDir(dirname(abs(to)));
+      ensureDir(dirname(abs(to)));
       try {
         await link(abs(from), abs(to));
       } catch (error) {

@@ -14,8 +14,14 @@ export {
 } from './cursor-file.js';
 export type { StoreDriver } from './driver.js';
 export { isNotFound, operatorDriver } from './driver.js';
-export type { HashStoredFile, IndexDifference, IndexEntry } from './file-index.js';
-export { FileIndex, rebuildIndex } from './file-index.js';
+export type {
+  HashStoredFile,
+  IndexDifference,
+  IndexEntry,
+  JournalLine,
+  JournalReader,
+} from './file-index.js';
+export { FileIndex, openJournal, rebuildIndex } from './file-index.js';
 export { fsDriver } from './fs-driver.js';
 export { compareWithIndex, type IntegrityFinding, type IntegrityOptions } from './integrity.js';
 export {
