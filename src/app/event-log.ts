@@ -33,6 +33,16 @@ export const EVENT_TYPES = [
   'MoveProgress',
   /** The backup was moved; `data`: `{ from, to, files, bytes, renamed }`. */
   'BackupMoved',
+  /** A verify against the homeserver finished; `data`: `{ pubky, outcome, counts, report }`. */
+  'VerifyFinished',
+  /** A restore or a migrate uploading; `data`: `{ pubky, done, total, bytes, totalBytes }` (≤ 2/s). */
+  'RestoreProgress',
+  /** A restore finished; `data`: `{ pubky, target, uploaded, alreadyThere, failed }`. */
+  'RestoreFinished',
+  /** A migrate step started or ended; `data`: `{ pubky, step, status, detail }`. */
+  'MigrateStep',
+  /** A migrate ended; `data`: `{ pubky, complete, target }`. */
+  'MigrateFinished',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -1,4 +1,12 @@
 export { type AddedKey, addKey } from './add-key.js';
+export {
+  type ExitContext,
+  type ExitOptions,
+  migrateKey,
+  restoreKey,
+  type VerifyOutcome,
+  verifyKey,
+} from './credible-exit.js';
 export { type BackupEvent, BackupEventSchema, EVENT_TYPES, EventLog, type EventType } from './event-log.js';
 export { formatBytes, type KeySummary, summarizeKey } from './key-summary.js';
 export { activeKeys, requireAddedKey, selectKeys } from './keys.js';

@@ -1,6 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { type Config, configPath, loadConfig, saveConfig, withField } from '../config/index.js';
 import { BackupError } from '../errors.js';
+import { parsePubky } from '../identity/index.js';
+import type { MigrateResult, RestoreProgress, RestoreSummary } from '../restore/index.js';
 import { snapshotKey } from '../snapshot/index.js';
 import {
   type BackupLocation,
@@ -27,6 +29,14 @@ import { acquireInstanceLock, type InstanceLock } from '../util/instance-lock.js
 import { checkBackup, type LocalCheckReport } from '../verify/index.js';
 import { type FileVersion, listVersions, type RestoredVersion, restoreVersion } from '../versions/index.js';
 import { type AddedKey, addKey } from './add-key.js';
+import {
+  type ExitContext,
+  type ExitOptions,
+  migrateKey,
+  restoreKey,
+  type VerifyOutcome,
+  verifyKey,
+} from './credible-exit.js';
 import { EventLog } from './event-log.js';
 import { type KeySummary, summarizeKey } from './key-summary.js';
 import { activeKeys, requireAddedKey, selectKeys } from './keys.js';
@@ -72,6 +82,8 @@ export class BackupService {
   private lastProgress = new Map<string, number>();
   /** Every operation that touches the backup runs through it; moving the backup runs alone. */
   private readonly gate = new WorkGate();
+  /** Pubkys being migrated: not synced meanwhile, and never two migrates of one pubky at once. */
+  private readonly migrating = new Set<string>();
 
   private constructor(
     readonly options: ServiceOptions,
@@ -467,6 +479,120 @@ export class BackupService {
     return updated;
   }
 
+  /**
+   * Compares a pubky's backup with its homeserver now (`verifyKey`) and keeps the report;
+   * publishes `VerifyFinished`. Reads only, so it runs beside syncing.
+   */
+  async verify(
+    text: string,
+    options: { readData?: boolean; signal?: AbortSignal } = {},
+  ): Promise<VerifyOutcome> {
+    return this.gate.shared(async () => {
+      const outcome = await verifyKey(this.exitContext(), text, options);
+      this.events.publish('VerifyFinished', {
+        pubky: outcome.pubky,
+        outcome: outcome.outcome,
+        counts: outcome.counts,
+        report: outcome.report,
+      });
+      return outcome;
+    });
+  }
+
+  /**
+   * Uploads a backup into the pubky's account on a homeserver (`restoreKey`); publishes
+   * `RestoreProgress` (at most 2 per second) and `RestoreFinished`. The pubky need not be backed
+   * up here when `from` is a snapshot .zip or a folder.
+   */
+  async restore(text: string, options: ExitOptions & { deleteExtra?: boolean }): Promise<RestoreSummary> {
+    return this.gate.shared(async () => {
+      const pubky = parsePubky(text).z32;
+      const summary = await restoreKey(this.exitContext(), pubky, {
+        ...options,
+        onProgress: this.uploadProgress(pubky, options.onProgress),
+      });
+      if (!summary.dryRun) {
+        this.events.publish('RestoreFinished', {
+          pubky,
+          target: summary.target,
+          uploaded: summary.uploaded,
+          alreadyThere: summary.alreadyThere,
+          failed: summary.failed.length,
+        });
+      }
+      return summary;
+    });
+  }
+
+  /**
+   * Moves a backed-up pubky to another homeserver (`migrateKey`). While it runs the pubky is not
+   * synced (its catch-up in progress is stopped first, keeping its work); afterwards it is followed
+   * again — from the new homeserver once the `repoint` step is done. Publishes `MigrateStep` for
+   * every step, `RestoreProgress` while uploading and `MigrateFinished`. `KEY_BUSY` (conflict) when
+   * this pubky is already being migrated.
+   */
+  async migrate(
+    text: string,
+    options: ExitOptions & {
+      homeserverKey?: string;
+      onStep?: (step: string, record: { status: string; detail?: string }) => void;
+    },
+  ): Promise<MigrateResult> {
+    return this.gate.shared(async () => {
+      const layout = requireAddedKey(this.dataDir, text);
+      const pubky = layout.z32;
+      if (this.migrating.has(pubky))
+        throw new BackupError('KEY_BUSY', `${pubky} is already being migrated.`, 'conflict');
+      this.migrating.add(pubky);
+      const following = !options.dryRun && this.manager?.pubkys.includes(pubky) === true;
+      try {
+        if (following) await this.manager?.remove(pubky);
+        const pkdns = await this.pkdnsHandle();
+        const result = await migrateKey(
+          { ...this.exitContext(), publish: { relays: pkdns.relays, ...(pkdns.dht && { dht: pkdns.dht }) } },
+          pubky,
+          {
+            ...options,
+            onProgress: this.uploadProgress(pubky, options.onProgress),
+            onStep: (step, record) => {
+              if (!options.dryRun)
+                this.events.publish('MigrateStep', {
+                  pubky,
+                  step,
+                  status: record.status,
+                  detail: record.detail,
+                });
+              options.onStep?.(step, record);
+            },
+          },
+        );
+        if (!result.dryRun)
+          this.events.publish('MigrateFinished', { pubky, complete: result.complete, target: result.target });
+        return result;
+      } finally {
+        this.migrating.delete(pubky);
+        // Followed again: key.json now names the new homeserver when `repoint` was done.
+        if (following && this.manager) await this.manager.add(pubky).catch(() => {});
+      }
+    });
+  }
+
+  private exitContext(): ExitContext {
+    return { dataDir: this.dataDir, config: this.config, resolver: () => this.resolver() };
+  }
+
+  /** `RestoreProgress` events, at most two per second per pubky, and the caller's own callback. */
+  private uploadProgress(pubky: string, own?: (progress: RestoreProgress) => void) {
+    let last = 0;
+    return (progress: RestoreProgress) => {
+      own?.(progress);
+      const now = Date.now();
+      if (now - last < 500 && progress.done < progress.total) return;
+      last = now;
+      this.events.publish('RestoreProgress', { pubky, ...progress });
+    };
+  }
+
   private async syncManager(): Promise<SyncManager> {
     if (this.manager) return this.manager;
     const manager = await SyncManager.open({
@@ -494,8 +620,12 @@ export class BackupService {
   }
 
   private async resolver() {
+    return (await this.pkdnsHandle()).resolver;
+  }
+
+  private async pkdnsHandle() {
     this.pkdns ??= await openResolver(this.options.pkdns, this.dataDir);
-    return this.pkdns.resolver;
+    return this.pkdns;
   }
 }
 

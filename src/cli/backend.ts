@@ -2,6 +2,7 @@ import {
   type AddedKey,
   addKey,
   BackupService,
+  type ExitOptions,
   type KeySummary,
   openResolver,
   type RepairOutcome,
@@ -12,6 +13,8 @@ import {
 } from '../app/index.js';
 import { DaemonClient } from '../daemon/client.js';
 import { BackupError } from '../errors.js';
+import { parsePubky } from '../identity/index.js';
+import type { MigrateResult, RestoreProgress } from '../restore/index.js';
 import { type CreatedSnapshot, snapshotKey } from '../snapshot/index.js';
 import {
   type BackupLocation,
@@ -66,8 +69,22 @@ export interface Backend {
     onProgress: (progress: MoveProgress) => void,
     signal?: AbortSignal,
   ): Promise<MovedBackup>;
+  /**
+   * Moves a pubky to another homeserver (see `BackupService.migrate`); `onStep` hears each step
+   * start and end, `onProgress` the uploads. Through a daemon the key goes to it in the request
+   * body (127.0.0.1, bearer token) and is never stored.
+   */
+  migrate(
+    pubky: string,
+    options: MigrateRequest,
+    onStep: (step: string, record: { status: string; detail?: string }) => void,
+    onProgress: (progress: RestoreProgress) => void,
+  ): Promise<MigrateResult>;
   close(): Promise<void>;
 }
+
+/** The choices of a migrate (the CLI's flags, the user's key already read). */
+export type MigrateRequest = Omit<ExitOptions, 'onProgress'> & { homeserverKey?: string };
 
 /**
  * Runs `task` against the daemon when one holds the data folder, else against a `BackupService`
@@ -149,6 +166,8 @@ async function localBackend(context: CliContext, command: string): Promise<Backe
     backupLocation: () => backupLocation(dataDir),
     moveBackup: async (target, onProgress, signal) =>
       (await service()).moveBackup(target, { onProgress, signal }),
+    migrate: async (pubky, options, onStep, onProgress) =>
+      (await service()).migrate(pubky, { ...options, onStep, onProgress }),
     close: async () => {
       await opened?.close();
     },
@@ -260,6 +279,46 @@ function daemonBackend(client: DaemonClient): Backend {
         return (
           await client.request<{ moved: MovedBackup }>('POST', '/backup-location', { path: target }, signal)
         ).moved;
+      } finally {
+        following.abort();
+      }
+    },
+    migrate: async (pubky, options, onStep, onProgress) => {
+      const following = new AbortController();
+      options.signal?.addEventListener('abort', () => following.abort(), { once: true });
+      const { daemon } = await client.request<{ daemon: { lastEventId: number } }>('GET', '/status');
+      const z32 = parsePubky(pubky).z32;
+      void client.events(
+        daemon.lastEventId,
+        (event) => {
+          if (event.data.pubky !== z32) return;
+          if (event.type === 'RestoreProgress') onProgress(event.data as unknown as RestoreProgress);
+          if (event.type === 'MigrateStep') {
+            const { step, status, detail } = event.data as { step: string; status: string; detail?: string };
+            onStep(step, { status, detail });
+          }
+        },
+        following.signal,
+      );
+      const body = {
+        to: options.to,
+        from: options.from,
+        at: options.at?.toISOString(),
+        dryRun: options.dryRun,
+        signupToken: options.signupToken,
+        concurrency: options.concurrency,
+        homeserverKey: options.homeserverKey,
+        ...(options.keypair && { secretKey: Buffer.from(options.keypair.secretKey()).toString('hex') }),
+      };
+      try {
+        return (
+          await client.request<{ result: MigrateResult }>(
+            'POST',
+            `${key(pubky)}/migrate`,
+            body,
+            options.signal,
+          )
+        ).result;
       } finally {
         following.abort();
       }

@@ -7,6 +7,7 @@ import { streamSSE } from 'hono/streaming';
 import { type BackupService, requireAddedKey } from '../app/index.js';
 import { BackupError, httpStatusOf, toBackupError } from '../errors.js';
 import { parsePubky } from '../identity/index.js';
+import { loadUserKeypair } from '../restore/index.js';
 import { checkSnapshot, listSnapshots, snapshotTime } from '../snapshot/index.js';
 import { readActivity } from '../store/index.js';
 import {
@@ -20,6 +21,7 @@ import {
   ErrorSchema,
   EventSchema,
   EventsQuery,
+  ExitBody,
   KeySummarySchema,
   MoveBackupBody,
   OkSchema,
@@ -31,6 +33,7 @@ import {
   SnapshotSchema,
   StatusSchema,
   SyncResultsSchema,
+  VerifyBody,
   VersionSchema,
   VersionsQuery,
 } from './schemas.js';
@@ -536,6 +539,76 @@ export function createApi(options: ApiOptions): OpenAPIHono {
   app.openapi(
     createRoute({
       method: 'post',
+      path: '/api/v1/keys/{pubky}/verify',
+      summary: 'Compare the backup with what the homeserver serves now; the report is kept',
+      request: {
+        params: PubkyParam,
+        body: { required: false, content: { 'application/json': { schema: VerifyBody } } },
+      },
+      responses: {
+        200: { description: 'report', ...json(z.object({ report: z.record(z.string(), z.unknown()) })) },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const parsed = VerifyBody.safeParse(await c.req.json().catch(() => ({})));
+      if (!parsed.success)
+        throw new BackupError('BAD_REQUEST', 'The body must be {"readData": true | false}.', 'usage');
+      const body = parsed.data;
+      const report = await service.verify(c.req.valid('param').pubky, { readData: body.readData });
+      return c.json({ report: plain(report) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/keys/{pubky}/restore',
+      summary:
+        "Upload the backup (mirror, snapshot or folder) into the pubky's account on a homeserver; dryRun: the plan",
+      request: {
+        params: PubkyParam,
+        body: { required: true, content: { 'application/json': { schema: ExitBody } } },
+      },
+      responses: {
+        200: { description: 'summary', ...json(z.object({ result: z.record(z.string(), z.unknown()) })) },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const pubky = parsePubky(c.req.valid('param').pubky).z32;
+      const body = c.req.valid('json');
+      const result = await service.restore(pubky, await exitOptions(pubky, body));
+      return c.json({ result: plain(result) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/keys/{pubky}/migrate',
+      summary:
+        'Move the pubky to another homeserver: sign up, restore, publish _pubky, follow it, verify; dryRun: the plan',
+      request: {
+        params: PubkyParam,
+        body: { required: true, content: { 'application/json': { schema: ExitBody } } },
+      },
+      responses: {
+        200: { description: 'result', ...json(z.object({ result: z.record(z.string(), z.unknown()) })) },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const pubky = parsePubky(c.req.valid('param').pubky).z32;
+      const body = c.req.valid('json');
+      const result = await service.migrate(pubky, await exitOptions(pubky, body));
+      return c.json({ result: plain(result) }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
       path: '/api/v1/daemon/stop',
       summary: 'Stop the daemon (it finishes writing, then exits)',
       responses: { 202: { description: 'stopping', ...json(OkSchema) }, ...errors },
@@ -569,6 +642,46 @@ async function snapshotFile(service: BackupService, pubky: string, name: string)
     );
   }
   return join(layout.snapshotsDir, name);
+}
+
+/**
+ * The choices of a restore or migrate from the API body; the user's key (a recovery file in
+ * base64 with its passphrase, or the secret key as text) is read into a keypair here and never
+ * stored. A dry run needs no key.
+ */
+async function exitOptions(pubky: string, body: z.infer<typeof ExitBody>) {
+  const hasKey = body.recoveryFile !== undefined || body.secretKey !== undefined;
+  const keypair =
+    body.dryRun && !hasKey
+      ? undefined
+      : await loadUserKeypair(pubky, {
+          recoveryFile:
+            body.recoveryFile === undefined ? undefined : Buffer.from(body.recoveryFile, 'base64'),
+          secretKeyFile: body.secretKey === undefined ? undefined : Buffer.from(body.secretKey, 'utf8'),
+          passphrase: async () => body.passphrase ?? '',
+        });
+  let at: Date | undefined;
+  if (body.at !== undefined) {
+    at = new Date(body.at);
+    if (Number.isNaN(at.getTime()))
+      throw new BackupError('BAD_REQUEST', `"at" is not a time: ${JSON.stringify(body.at)}.`, 'usage');
+  }
+  return {
+    to: body.to,
+    from: body.from,
+    at,
+    keypair,
+    signupToken: body.signupToken,
+    dryRun: body.dryRun,
+    concurrency: body.concurrency,
+    deleteExtra: body.deleteExtra,
+    homeserverKey: body.homeserverKey,
+  };
+}
+
+/** A result as plain JSON (dates as ISO text), for a `record` response. */
+function plain(value: object): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
 }
 
 /** Run outcomes as plain JSON: reports, or `{pubky, error: {code, message, details}}`. */

@@ -1,7 +1,19 @@
+import { createRequire } from 'node:module';
 import { createParser } from 'eventsource-parser';
+import type { Agent } from 'undici';
 import type { BackupEvent } from '../app/index.js';
 import { BackupError, type ErrorCategory } from '../errors.js';
 import { type DaemonInfo, findDaemon } from './daemon-file.js';
+
+let agent: Agent | undefined;
+
+/** One keep-alive pool without header or body timeouts (the daemon is on 127.0.0.1). */
+function patientAgent(): Agent {
+  // Only undici's pool: its index takes several times longer to load (see homeserver/transport.ts).
+  const AgentClass = createRequire(import.meta.url)('undici/lib/dispatcher/agent.js') as typeof Agent;
+  agent ??= new AgentClass({ headersTimeout: 0, bodyTimeout: 0 });
+  return agent;
+}
 
 /**
  * A client of a running daemon's control API (`/api/v1`), for the CLI beside a daemon and the
@@ -33,7 +45,10 @@ export class DaemonClient {
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal,
-      });
+        // A migrate or a move answers when it is done, which may take hours: fetch's own 300 s
+        // header timeout would cut it (the daemon carries on, the CLI would not hear the result).
+        dispatcher: patientAgent(),
+      } as RequestInit);
     } catch (error) {
       throw new BackupError(
         'DAEMON_UNREACHABLE',

@@ -211,3 +211,47 @@ export const BackupLocationSchema = z
     moved: z.boolean().openapi({ description: 'false while it is the default, <data dir>/keys' }),
   })
   .openapi('BackupLocation');
+
+export const VerifyBody = z
+  .object({
+    readData: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'download every file and compare BLAKE3 instead of trusting ETags' }),
+  })
+  .openapi('Verify');
+
+/** The body of `restore` and `migrate`: the CLI's flags, the key as bytes (never stored). */
+export const ExitBody = z
+  .object({
+    to: z
+      .string()
+      .min(1)
+      .openapi({ description: 'the target homeserver: its pubky (found through PKDNS) or its http(s) URL' }),
+    from: z
+      .string()
+      .optional()
+      .openapi({ description: 'mirror (default), snapshot, a snapshot .zip path or a folder path' }),
+    at: z.string().optional().openapi({ description: 'ISO 8601: the snapshot current at that time' }),
+    dryRun: z.boolean().optional().openapi({ description: 'only the plan; nothing is written anywhere' }),
+    recoveryFile: z
+      .string()
+      .optional()
+      .openapi({ description: "the user's recovery file, base64; needs `passphrase`" }),
+    passphrase: z.string().optional(),
+    secretKey: z
+      .string()
+      .optional()
+      .openapi({ description: 'the 32-byte secret key as 64 hex, 52 z-base-32 or base64 characters' }),
+    signupToken: z.string().optional(),
+    concurrency: z.number().int().min(1).max(64).optional(),
+    deleteExtra: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'restore only: delete files on the homeserver the backup does not have' }),
+    homeserverKey: z
+      .string()
+      .optional()
+      .openapi({ description: "migrate only: the new homeserver's pubky when `to` is a URL" }),
+  })
+  .openapi('Exit');

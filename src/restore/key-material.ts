@@ -5,10 +5,10 @@ import { RestoreError } from './errors.js';
 
 /** Where the user's secret key comes from (exactly one of the two files). */
 export interface KeyMaterialOptions {
-  /** A Pubky recovery file (`pubky.org/recovery`, encrypted with a passphrase). */
-  recoveryFile?: string;
-  /** A file holding the 32-byte secret key: see `parseSecretKey` for the forms accepted. */
-  secretKeyFile?: string;
+  /** A Pubky recovery file (`pubky.org/recovery`, encrypted with a passphrase): its path or its bytes. */
+  recoveryFile?: string | Uint8Array;
+  /** A file holding the 32-byte secret key (its path or its bytes): see `parseSecretKey` for the forms. */
+  secretKeyFile?: string | Uint8Array;
   /** Asked only for a recovery file; never stored or logged by this module. */
   passphrase?: () => Promise<string>;
 }
@@ -89,7 +89,8 @@ export function parseSecretKey(bytes: Uint8Array, pubky?: string): Uint8Array {
   );
 }
 
-async function readKeyFile(file: string, what: string): Promise<Uint8Array> {
+async function readKeyFile(file: string | Uint8Array, what: string): Promise<Uint8Array> {
+  if (typeof file !== 'string') return file;
   try {
     return await readFile(file);
   } catch (error) {

@@ -150,6 +150,25 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'key-detail.png'), fullPage: true });
   });
 
+  it('verify: a clean report, then the file changed behind the feed is named', async () => {
+    // Still on the key detail page.
+    const verify = page.getByRole('region', { name: 'Verify' });
+    await verify.getByRole('button', { name: 'Verify', exact: true }).click();
+    await expect
+      .poll(() => verify.getByRole('status').textContent(), { timeout: 20_000 })
+      .toMatch(/^Identical: all \d+ files match the homeserver\.$/);
+    await testnet.homeserver.tamperFile(user.z32, '/pub/example.com/post-1.json', {
+      mode: 'replace',
+      body: new TextEncoder().encode('{"n":"changed behind the feed"}'),
+    });
+    await verify.getByRole('button', { name: 'Verify', exact: true }).click();
+    await expect
+      .poll(() => verify.getByRole('status').textContent(), { timeout: 20_000 })
+      .toBe('Differences: 0 missing, 1 changed, 0 not backed up, 0 unverifiable.');
+    expect(await verify.locator('ul.findings').textContent()).toContain('/pub/example.com/post-1.json');
+    await page.screenshot({ path: join(SHOTS, 'verify.png'), fullPage: true });
+  });
+
   it('settings: a changed sync interval is saved to config.json; a bad value is refused with the reason', async () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByLabel('Sync interval').selectOption({ label: '5 minutes' });

@@ -1,18 +1,9 @@
 import type { Command } from 'commander';
-import { openResolver, requireAddedKey } from '../../app/index.js';
-import { loadConfig } from '../../config/index.js';
+import { requireAddedKey } from '../../app/index.js';
 import { BackupError } from '../../errors.js';
-import {
-  MIGRATE_STEPS,
-  type MigrateResult,
-  migrate,
-  readMigrateRecord,
-  resolveTarget,
-  sourceSpecOf,
-  targetClient,
-} from '../../restore/index.js';
+import { MIGRATE_STEPS, type MigrateResult, readMigrateRecord, sourceSpecOf } from '../../restore/index.js';
 import type { KeyLayout } from '../../store/index.js';
-import { acquireInstanceLock } from '../../util/instance-lock.js';
+import { withBackend } from '../backend.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
 import { ExitCode } from '../output.js';
@@ -39,46 +30,39 @@ export function registerMigrate(program: Command, context: CliContext): void {
       const dataDir = context.dataDir();
       const output = context.output();
       const layout = requireAddedKey(dataDir, text);
-      const config = await loadConfig(dataDir);
       const signal = interruptSignal();
-      const lock = flags.dryRun ? undefined : await acquireInstanceLock(dataDir, 'migrate');
-      const pkdns = await openResolver(context.pkdnsFlags(), dataDir);
       const progress = output.json || flags.dryRun ? undefined : createRestoreProgress('uploading');
       let result: MigrateResult;
+      let where = 'this process';
       try {
-        const spec = await sourceSpecOf(flags.from, flags.at);
+        await sourceSpecOf(flags.from, flags.at); // a bad --from is told before the passphrase is asked
         const keypair =
           flags.dryRun && !hasKeyFlags(flags) ? undefined : await keypairFromFlags(layout.z32, flags);
-        const target = await resolveTarget(flags.to, async () => pkdns.resolver, flags.homeserverKey);
-        result = await migrate({
-          layout,
-          target,
-          client: targetClient(target, config.requestTimeoutSeconds * 1000),
-          keypair,
-          sourceText: flags.from ?? (flags.at ? 'snapshot' : 'mirror'),
-          sourceSpec: spec,
-          signupToken: flags.signupToken,
-          concurrency: flags.concurrency ?? config.downloadConcurrency,
-          publish: { relays: pkdns.relays, ...(pkdns.dht && { dht: pkdns.dht }) },
-          resolver: pkdns.resolver,
-          dryRun: flags.dryRun,
-          signal,
-          onStep: (step, record) => {
-            if (step === 'restore' && record.status !== 'running') progress?.stop();
-            if (!output.json && !flags.dryRun && record.status !== 'running') {
-              process.stderr.write(
-                `${record.status === 'done' ? 'done' : 'FAILED'}  ${step}: ${record.detail}\n`,
-              );
-            }
-          },
-          onProgress: (p) => progress?.update(p),
+        // Through the daemon when one runs (it stops syncing this pubky meanwhile), else here.
+        result = await withBackend(context, 'migrate', (backend) => {
+          where = backend.where;
+          return backend.migrate(
+            layout.z32,
+            { ...flags, keypair, signal },
+            (step, record) => {
+              if (step === 'restore' && record.status !== 'running') progress?.stop();
+              if (!output.json && !flags.dryRun && record.status !== 'running') {
+                process.stderr.write(
+                  `${record.status === 'done' ? 'done' : 'FAILED'}  ${step}: ${record.detail}\n`,
+                );
+              }
+            },
+            (p) => progress?.update(p),
+          );
         });
       } catch (error) {
         progress?.stop();
         if (signal.aborted) {
           if (output.json) process.stdout.write(`${JSON.stringify({ ok: false, interrupted: true })}\n`);
           process.stderr.write(
-            'interrupted: every finished step is recorded; run the same migrate again to continue where it stopped\n',
+            where === 'this process'
+              ? 'interrupted: every finished step is recorded; run the same migrate again to continue where it stopped\n'
+              : `interrupted: ${where} carries on with the migrate; \`pubky-backup status\` shows how it ends\n`,
           );
           process.exitCode = INTERRUPTED_EXIT_CODE;
           return;
@@ -86,8 +70,6 @@ export function registerMigrate(program: Command, context: CliContext): void {
         throw await withResumeHint(withFlagHint(error, MIGRATE_HINTS), layout);
       } finally {
         progress?.stop();
-        await pkdns.close();
-        await lock?.release();
       }
       const differences = result.verify?.outcome === 'differences';
       const partial = differences || (result.restore?.failed.length ?? 0) > 0;

@@ -1,19 +1,8 @@
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { formatBytes, openResolver } from '../../app/index.js';
+import { formatBytes, openResolver, restoreKey } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
 import { parsePubky } from '../../identity/index.js';
-import {
-  openRestoreSource,
-  openSession,
-  probeHomeserver,
-  RestoreJournal,
-  type RestoreSummary,
-  resolveTarget,
-  restoreFiles,
-  sourceSpecOf,
-  targetClient,
-} from '../../restore/index.js';
+import type { RestoreSummary } from '../../restore/index.js';
 import { KeyLayout } from '../../store/index.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
@@ -41,38 +30,20 @@ export function registerRestore(program: Command, context: CliContext): void {
       const progress = output.json || flags.dryRun ? undefined : createRestoreProgress('restoring');
       let summary: RestoreSummary;
       try {
-        const spec = await sourceSpecOf(flags.from, flags.at);
         const keypair = flags.dryRun ? undefined : await keypairFromFlags(layout.z32, flags);
-        const target = await resolveTarget(flags.to, async () => {
-          pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
-          return pkdns.resolver;
-        });
-        const client = targetClient(target, config.requestTimeoutSeconds * 1000);
-        await probeHomeserver(client, signal);
-        const source = await openRestoreSource(spec, layout);
-        try {
-          const session =
-            keypair && (await openSession(client, keypair, { signupToken: flags.signupToken, signal }));
-          const journal =
-            !flags.dryRun && existsSync(layout.keyDir)
-              ? await RestoreJournal.open(layout, target.url, flags.from ?? 'mirror')
-              : undefined;
-          summary = await restoreFiles({
-            pubky: layout.z32,
-            source,
-            client,
-            session: session?.session,
-            concurrency: flags.concurrency ?? config.downloadConcurrency,
-            dryRun: flags.dryRun,
-            deleteExtra: flags.deleteExtra,
-            journal,
-            signal,
-            onProgress: (p) => progress?.update(p),
-          });
-          if (session?.signedUp) summary.notes.unshift(`signed ${layout.z32} up on ${target.url}`);
-        } finally {
-          await source.close();
-        }
+        // Reads the backup and writes only its restore journal: runs here even beside a daemon.
+        summary = await restoreKey(
+          {
+            dataDir,
+            config,
+            resolver: async () => {
+              pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
+              return pkdns.resolver;
+            },
+          },
+          layout.z32,
+          { ...flags, keypair, signal, onProgress: (p) => progress?.update(p) },
+        );
       } catch (error) {
         progress?.stop();
         if (signal.aborted) {

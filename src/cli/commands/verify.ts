@@ -1,14 +1,8 @@
 import type { Command } from 'commander';
-import { formatBytes, locateHomeserver, openResolver, requireAddedKey } from '../../app/index.js';
+import { formatBytes, openResolver, type VerifyOutcome, verifyKey } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
-import { HomeserverClient } from '../../homeserver/index.js';
-import { readKeyConfig } from '../../store/index.js';
-import {
-  type RemoteFinding,
-  type RemoteVerifyReport,
-  saveVerifyReport,
-  verifyAgainstHomeserver,
-} from '../../verify/index.js';
+import { parsePubky } from '../../identity/index.js';
+import type { RemoteFinding, RemoteVerifyReport } from '../../verify/index.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
 import { ExitCode } from '../output.js';
@@ -23,33 +17,27 @@ export function registerVerify(program: Command, context: CliContext): void {
     .action(async (text: string, options: { readData?: boolean }) => {
       const dataDir = context.dataDir();
       const output = context.output();
-      const layout = requireAddedKey(dataDir, text);
       const config = await loadConfig(dataDir);
       const signal = interruptSignal();
-      const keyConfig = await readKeyConfig(layout.keyConfigFile, layout.z32);
-      let location: { url: string; identity: string };
-      if (keyConfig.homeserverUrl) {
-        location = { url: keyConfig.homeserverUrl, identity: keyConfig.homeserverUrl };
-      } else {
-        const pkdns = await openResolver(context.pkdnsFlags(), dataDir);
-        location = await locateHomeserver(pkdns.resolver, layout.z32).finally(() => pkdns.close());
-      }
-      const client = new HomeserverClient({
-        baseUrl: location.url,
-        requestTimeoutMs: config.requestTimeoutSeconds * 1000,
-      });
-      const progress = output.json ? undefined : createCountProgress(`verifying ${layout.z32.slice(0, 8)}…`);
-      let report: RemoteVerifyReport;
+      let pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
+      const progress = output.json
+        ? undefined
+        : createCountProgress(`verifying ${parsePubky(text).z32.slice(0, 8)}…`);
+      let report: VerifyOutcome;
       try {
-        report = await verifyAgainstHomeserver({
-          client,
-          layout,
-          identity: location.identity,
-          concurrency: config.downloadConcurrency,
-          readData: options.readData,
-          signal,
-          onProgress: (done, total) => progress?.update(done, total),
-        });
+        // Reads only: runs here even beside a daemon.
+        report = await verifyKey(
+          {
+            dataDir,
+            config,
+            resolver: async () => {
+              pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
+              return pkdns.resolver;
+            },
+          },
+          text,
+          { readData: options.readData, signal, onProgress: (done, total) => progress?.update(done, total) },
+        );
       } catch (error) {
         if (signal.aborted) {
           if (output.json) process.stdout.write(`${JSON.stringify({ ok: false, interrupted: true })}\n`);
@@ -60,10 +48,11 @@ export function registerVerify(program: Command, context: CliContext): void {
         throw error;
       } finally {
         progress?.stop();
+        await pkdns?.close();
       }
-      const file = await saveVerifyReport(layout, report);
+      const file = report.report;
       output.result(
-        { ...report, report: file },
+        { ...report },
         describe(report, file),
         report.outcome === 'identical' ? ExitCode.ok : ExitCode.partial,
       );
