@@ -19,16 +19,14 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createBLAKE3 } from 'hash-wasm';
 import { signAuthToken } from '../dist/homeserver/auth-token.js';
 import { Keypair } from '../dist/identity/index.js';
 import { FileIndex, KeyLayout, storePathOf, writeKeyConfig } from '../dist/store/index.js';
+import { blake3, bodyOf, cpuSeconds, curlQuote, encodePath, flushDisks, planFiles } from './lib/data-set.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
 const BIN = join(ROOT, 'dist/cli/main.js');
-const MIN_SIZE = 1_000;
-const MAX_SIZE = 1_000_000;
 const GOAL_RESTORE_RATIO = 1.25;
 const GOAL_VERIFY_RATIO = 1.5;
 const GOAL_RSS_MB = 250;
@@ -133,78 +131,6 @@ async function timed(command, args, { timeFile, stdout = 'ignore' } = {}) {
   }
   return { ms, code, stdout: out, cpuS, maxRssKB };
 }
-
-/** User + system CPU seconds a live process has used so far (Linux /proc), or undefined. */
-async function cpuSeconds(pid) {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-function flushDisks() {
-  try {
-    execFileSync('sync');
-  } catch {}
-}
-
-// ---------------------------------------------------------------------------------------------
-// Data set: the same as bench/sync.mjs (log-uniform 1 kB – 1 MB, 100 per folder, odd names)
-
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function planFiles(count) {
-  const random = prng(0x5eed);
-  const files = [];
-  for (let i = 0; i < count; i++) {
-    const size = Math.round(Math.exp(Math.log(MIN_SIZE) + random() * Math.log(MAX_SIZE / MIN_SIZE)));
-    const dir = `d${String(Math.floor(i / 100)).padStart(3, '0')}`;
-    const name = i % 97 === 13 ? `naïve café #${i} 100%.bin` : `f${String(i).padStart(5, '0')}.bin`;
-    files.push({ index: i, path: `/pub/bench/${dir}/${name}`, size });
-  }
-  return files;
-}
-
-const POOL_BYTES = (() => {
-  const words = new Uint32Array((MAX_SIZE + 65_536) / 4);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  return new Uint8Array(words.buffer);
-})();
-
-function bodyOf(file) {
-  const body = Buffer.allocUnsafe(file.size);
-  const offset = (file.index * 7919) % 65_536;
-  body.set(POOL_BYTES.subarray(offset, offset + file.size));
-  body.writeUInt32LE(file.index, 0);
-  return body;
-}
-
-async function blake3(bytes) {
-  const hasher = await createBLAKE3();
-  hasher.init();
-  hasher.update(bytes);
-  return Buffer.from(hasher.digest('binary')).toString('base64');
-}
-
-const encodePath = (path) => path.split('/').map(encodeURIComponent).join('/');
-const curlQuote = (text) => `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 /**
  * A backup of `files` as `sync` would have left it: `data/` (store names), `state/index.jsonl`

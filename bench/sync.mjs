@@ -19,16 +19,23 @@ import { dirname, join, relative, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createBLAKE3 } from 'hash-wasm';
 import { signAuthToken } from '../dist/homeserver/auth-token.js';
 import { HomeserverClient } from '../dist/homeserver/index.js';
 import { Keypair } from '../dist/identity/index.js';
 import { KeyLayout, writeKeyConfig } from '../dist/store/index.js';
+import {
+  blake3,
+  bodyOf,
+  cpuSeconds,
+  curlQuote,
+  encodePath,
+  flushDisks,
+  planFiles,
+  prng,
+} from './lib/data-set.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
-const MIN_SIZE = 1_000;
-const MAX_SIZE = 1_000_000;
 const SEED_CONCURRENCY = 16;
 const LIVE_INTERVAL_MS = 50; // ~20 PUTs per second
 const LIVE_TIMEOUT_MS = 15_000;
@@ -183,67 +190,6 @@ function startSyncChild(backupDir, z32, options, timeFile) {
 // ---------------------------------------------------------------------------------------------
 // Data set
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * N files, sizes log-uniform in [min, max], 100 per folder under `/pub/<folder>/`; some names
- * need percent-encoding.
- */
-function planFiles(count, { folder = 'bench', min = MIN_SIZE, max = MAX_SIZE, seed = 0x5eed } = {}) {
-  const random = prng(seed);
-  const files = [];
-  for (let i = 0; i < count; i++) {
-    const size = Math.round(Math.exp(Math.log(min) + random() * Math.log(max / min)));
-    const dir = `d${String(Math.floor(i / 100)).padStart(4, '0')}`;
-    const name = i % 97 === 13 ? `naïve café #${i} 100%.bin` : `f${String(i).padStart(6, '0')}.bin`;
-    files.push({ index: i, path: `/pub/${folder}/${dir}/${name}`, size });
-  }
-  return files;
-}
-
-/** 1 MB + 64 kB of pseudo-random bytes (xorshift32, fixed seed): file bodies are windows of it. */
-const POOL_BYTES = (() => {
-  const words = new Uint32Array((MAX_SIZE + 65_536) / 4);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  return new Uint8Array(words.buffer);
-})();
-
-/** Body of file i: a window of a pseudo-random pool, stamped with i so every file differs. */
-function bodyOf(file) {
-  const body = Buffer.allocUnsafe(file.size);
-  const offset = (file.index * 7919) % 65_536;
-  body.set(POOL_BYTES.subarray(offset, offset + file.size));
-  body.writeUInt32LE(file.index, 0);
-  return body;
-}
-
-function encodePath(path) {
-  return path.split('/').map(encodeURIComponent).join('/');
-}
-
-async function blake3(bytes) {
-  const hasher = await createBLAKE3();
-  hasher.init();
-  hasher.update(bytes);
-  return Buffer.from(hasher.digest('binary')).toString('base64');
-}
-
 async function signup(server) {
   const keypair = Keypair.random();
   const response = await fetch(`${server.homeserver}/signup`, {
@@ -302,29 +248,6 @@ function pickSpotChecks(files) {
 
 // ---------------------------------------------------------------------------------------------
 // Measurements
-
-function flushDisks() {
-  // Dirty pages from the previous phase must not slow the next one's writes (or fsyncs).
-  try {
-    execFileSync('sync');
-  } catch {}
-}
-
-function curlQuote(text) {
-  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/** User + system CPU seconds a live process has used so far (Linux /proc), or undefined. */
-async function cpuSeconds(pid) {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (USER_HZ, 100 on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
 
 async function runCurl(server, user, files, outDir, configFile, concurrency, timeFile) {
   const lines = [];

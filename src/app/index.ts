@@ -10,5 +10,12 @@ export {
 export { type BackupEvent, BackupEventSchema, EVENT_TYPES, EventLog, type EventType } from './event-log.js';
 export { formatBytes, type KeySummary, summarizeKey } from './key-summary.js';
 export { activeKeys, requireAddedKey, selectKeys } from './keys.js';
-export { chooseRelays, locateHomeserver, openResolver, type PkdnsFlags, RELAYS_ENV } from './pkdns.js';
+export {
+  chooseRelays,
+  lazyResolver,
+  locateHomeserver,
+  openResolver,
+  type PkdnsFlags,
+  RELAYS_ENV,
+} from './pkdns.js';
 export { BackupService, type RepairOutcome, type ServiceOptions, type SyncOutcome } from './service.js';

@@ -59,6 +59,23 @@ export async function openResolver(flags: PkdnsFlags, dataDir: string) {
   };
 }
 
+/**
+ * `openResolver` on first use only (joining the DHT costs time, and many runs never resolve
+ * anything): `resolver()` opens it, `close()` closes it if it was opened.
+ */
+export function lazyResolver(flags: PkdnsFlags, dataDir: string) {
+  let opened: Awaited<ReturnType<typeof openResolver>> | undefined;
+  return {
+    resolver: async (): Promise<PkdnsResolver> => {
+      opened ??= await openResolver(flags, dataDir);
+      return opened.resolver;
+    },
+    async close() {
+      await opened?.close();
+    },
+  };
+}
+
 /** Where SyncManager finds an unpinned key: its first endpoint, identified by the homeserver key. */
 export async function locateHomeserver(resolver: PkdnsResolver, pubky: string): Promise<HomeserverLocation> {
   const resolution = await resolver.resolveHomeserver(parsePubky(pubky));

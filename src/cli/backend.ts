@@ -4,7 +4,7 @@ import {
   BackupService,
   type ExitOptions,
   type KeySummary,
-  openResolver,
+  lazyResolver,
   type RepairOutcome,
   requireAddedKey,
   type SyncOutcome,
@@ -126,7 +126,6 @@ async function localBackend(context: CliContext, command: string): Promise<Backe
     ...(await summarizeKey(dataDir, pubky, activity)),
     live: null,
   });
-  let resolver: Awaited<ReturnType<typeof openResolver>> | undefined;
   return {
     where: 'this process',
     get service() {
@@ -135,14 +134,11 @@ async function localBackend(context: CliContext, command: string): Promise<Backe
     list: async () => Promise.all((await listKeys(dataDir)).map((pubky) => live(pubky, 0))),
     status: (pubky) => live(requireAddedKey(dataDir, pubky).z32, 5),
     add: async (pubky, homeserver) => {
+      const pkdns = lazyResolver(context.pkdnsFlags(), dataDir);
       try {
-        const lookup = async () => {
-          resolver ??= await openResolver(context.pkdnsFlags(), dataDir);
-          return resolver.resolver;
-        };
-        return await addKey(dataDir, pubky, lookup, homeserver);
+        return await addKey(dataDir, pubky, pkdns.resolver, homeserver);
       } finally {
-        await resolver?.close();
+        await pkdns.close();
       }
     },
     remove: async (pubky, deleteData) => (await service()).remove(pubky, { deleteData }),

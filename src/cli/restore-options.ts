@@ -55,7 +55,11 @@ export function hasKeyFlags(flags: RestoreFlags): boolean {
   return flags.recoveryFile !== undefined || flags.secretKeyFile !== undefined;
 }
 
-function parseTime(value: string): Date {
+/**
+ * A `--at` time: ISO 8601, or a snapshot's or version's stamp `YYYY-MM-DD_HH-MM-SS[.mmm]` (UTC).
+ * Commander reports `InvalidArgumentError` as a usage error.
+ */
+export function parseTime(value: string): Date {
   const stamp = /^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})(\.\d{3})?$/.exec(value);
   const date = new Date(stamp ? `${stamp[1]}T${stamp[2]}:${stamp[3]}:${stamp[4]}${stamp[5] ?? ''}Z` : value);
   if (Number.isNaN(date.getTime()))

@@ -74,16 +74,7 @@ export async function* verifiedBytes(
     held = chunk; // every source reads into fresh buffers (fs streams, yauzl, the store's reader)
   }
   const blake3 = hasher.digest();
-  if (size !== file.size) {
-    throw new SourceDamagedError(
-      `${size} bytes read, ${file.size} expected: the source changed or is damaged`,
-    );
-  }
-  if (file.blake3 !== undefined && blake3 !== file.blake3) {
-    throw new SourceDamagedError(
-      `its bytes (BLAKE3 ${blake3}) are not the backed-up ones (${file.blake3}): damaged in the source`,
-    );
-  }
+  checkBytes(file, size, blake3);
   result.blake3 = blake3;
   if (held) {
     onBytes?.(held.length);

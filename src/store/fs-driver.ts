@@ -1,6 +1,6 @@
 import '../util/thread-pool.js';
 import { constants, createReadStream, mkdirSync, renameSync, statSync } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { copyFile, link, lstat, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Operator } from 'opendal';
 import { fsyncDir } from '../util/atomic-file.js';

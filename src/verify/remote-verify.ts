@@ -260,6 +260,19 @@ async function compareOne(
   }
 }
 
+/** A listed file the homeserver answers 404 for is `missing`; any other error is thrown on. */
+function notServed(error: unknown, entry: IndexEntry): Compared {
+  if (!isNotFound(error)) throw error;
+  return {
+    finding: {
+      path: entry.path,
+      problem: 'missing',
+      detail: 'listed, but the homeserver does not serve it',
+      backup: { size: entry.size, blake3: entry.blake3 },
+    },
+  };
+}
+
 /** HEAD: the ETag read as BLAKE3 against the index. */
 async function compareEtag(
   client: HomeserverClient,
@@ -272,15 +285,7 @@ async function compareEtag(
   try {
     meta = await client.head(pubky, entry.path, signal);
   } catch (error) {
-    if (!isNotFound(error)) throw error;
-    return {
-      finding: {
-        path: entry.path,
-        problem: 'missing',
-        detail: 'listed, but the homeserver does not serve it',
-        backup,
-      },
-    };
+    return notServed(error, entry);
   }
   const homeserver = {
     ...(meta.size !== undefined && { size: meta.size }),
@@ -321,15 +326,7 @@ async function compareBytes(
   try {
     response = await client.get(pubky, entry.path, { signal });
   } catch (error) {
-    if (!isNotFound(error)) throw error;
-    return {
-      finding: {
-        path: entry.path,
-        problem: 'missing',
-        detail: 'listed, but the homeserver does not serve it',
-        backup,
-      },
-    };
+    return notServed(error, entry);
   }
   const { blake3, size } = await hashStream(response.body);
   if (blake3 === entry.blake3 && size === entry.size) return { bytesRead: size };

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
 import { runCli } from '../helpers/cli.js';
+import { startDaemonProcess } from '../helpers/daemon.js';
 import { put, signup } from '../helpers/homeserver.js';
-import { duplicateVersions, identicalToHomeserver, seed, startCli } from '../reliability/harness.js';
+import { duplicateVersions, identicalToHomeserver, seed } from '../reliability/harness.js';
 
 let testnet: Testnet;
 beforeAll(async () => {
@@ -16,20 +17,7 @@ afterAll(() => testnet.close());
 
 const pkdns = () => ['--relay', testnet.relay.url, '--no-dht'];
 
-/** Starts `pubky-backup daemon --port 0` and waits for its ready line. */
-async function startDaemon(dataDir: string) {
-  const child = startCli(dataDir, [...pkdns(), '--json', 'daemon', '--port', '0']);
-  const ready = await new Promise<{ pid: number; port: number; url: string }>((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk) => {
-      buffer += chunk;
-      const line = buffer.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line));
-    });
-    child.done.then((exit) => reject(new Error(`daemon exited: ${exit.code} ${exit.stderr}`)));
-  });
-  return { child, ready };
-}
+const startDaemon = (dataDir: string) => startDaemonProcess(dataDir, pkdns());
 
 describe('the CLI beside a running daemon', () => {
   it('add, sync, status, list, snapshot create and check go through the daemon; daemon status and stop', {

@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupEvent } from '../../src/app/index.js';
-import { DaemonClient } from '../../src/daemon/client.js';
 import { signAuthToken } from '../../src/homeserver/auth-token.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
 import { runCli } from '../helpers/cli.js';
+import { startDaemonProcess } from '../helpers/daemon.js';
 import { put, signup, type TestUser } from '../helpers/homeserver.js';
-import { startCli } from '../reliability/harness.js';
 
 // Verify, restore and migrate through a running daemon: the API routes the dashboard uses, and
 // the CLI's migrate handing its work to the daemon (which stops syncing the pubky meanwhile and
@@ -22,21 +21,6 @@ beforeAll(async () => {
 afterAll(() => testnet.close());
 
 const pkdns = () => ['--relay', testnet.relay.url, '--no-dht'];
-
-async function startDaemon(dataDir: string) {
-  const child = startCli(dataDir, [...pkdns(), '--json', 'daemon', '--port', '0']);
-  await new Promise<void>((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk) => {
-      buffer += chunk;
-      if (buffer.includes('{')) resolve();
-    });
-    child.done.then((exit) => reject(new Error(`daemon exited: ${exit.code} ${exit.stderr}`)));
-  });
-  const client = await DaemonClient.connect(dataDir);
-  if (!client) throw new Error('no daemon.json');
-  return { child, client };
-}
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 15_000) {
   const deadline = Date.now() + ms;
@@ -63,7 +47,7 @@ describe('credible exit through the daemon', { timeout: 120_000 }, () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pubky-backup-exit-api-'));
     const user = await signup(a);
     for (const name of ['one', 'two', 'three']) await put(a, user, `/pub/app/${name}.txt`, `${name} bytes`);
-    const { child, client } = await startDaemon(dataDir);
+    const { child, client } = await startDaemonProcess(dataDir, pkdns());
     const events: BackupEvent[] = [];
     const following = new AbortController();
     void client.events(0, (event) => events.push(event), following.signal);

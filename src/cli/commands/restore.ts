@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatBytes, openResolver, restoreKey } from '../../app/index.js';
+import { formatBytes, lazyResolver, restoreKey } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
 import { parsePubky } from '../../identity/index.js';
 import type { RestoreSummary } from '../../restore/index.js';
@@ -26,7 +26,7 @@ export function registerRestore(program: Command, context: CliContext): void {
       const layout = new KeyLayout(dataDir, parsePubky(text).z32);
       const config = await loadConfig(dataDir);
       const signal = interruptSignal();
-      let pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
+      const pkdns = lazyResolver(context.pkdnsFlags(), dataDir);
       const progress = output.json || flags.dryRun ? undefined : createRestoreProgress('restoring');
       let summary: RestoreSummary;
       try {
@@ -36,10 +36,7 @@ export function registerRestore(program: Command, context: CliContext): void {
           {
             dataDir,
             config,
-            resolver: async () => {
-              pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
-              return pkdns.resolver;
-            },
+            resolver: pkdns.resolver,
           },
           layout.z32,
           { ...flags, keypair, signal, onProgress: (p) => progress?.update(p) },
@@ -57,7 +54,7 @@ export function registerRestore(program: Command, context: CliContext): void {
         throw withFlagHint(error);
       } finally {
         progress?.stop();
-        await pkdns?.close();
+        await pkdns.close();
       }
       output.result(
         { pubky: layout.z32, ...summary },

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatBytes, openResolver, type VerifyOutcome, verifyKey } from '../../app/index.js';
+import { formatBytes, lazyResolver, type VerifyOutcome, verifyKey } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
 import { parsePubky } from '../../identity/index.js';
 import type { RemoteFinding, RemoteVerifyReport } from '../../verify/index.js';
@@ -19,7 +19,7 @@ export function registerVerify(program: Command, context: CliContext): void {
       const output = context.output();
       const config = await loadConfig(dataDir);
       const signal = interruptSignal();
-      let pkdns: Awaited<ReturnType<typeof openResolver>> | undefined;
+      const pkdns = lazyResolver(context.pkdnsFlags(), dataDir);
       const progress = output.json
         ? undefined
         : createCountProgress(`verifying ${parsePubky(text).z32.slice(0, 8)}…`);
@@ -30,10 +30,7 @@ export function registerVerify(program: Command, context: CliContext): void {
           {
             dataDir,
             config,
-            resolver: async () => {
-              pkdns ??= await openResolver(context.pkdnsFlags(), dataDir);
-              return pkdns.resolver;
-            },
+            resolver: pkdns.resolver,
           },
           text,
           { readData: options.readData, signal, onProgress: (done, total) => progress?.update(done, total) },
@@ -48,7 +45,7 @@ export function registerVerify(program: Command, context: CliContext): void {
         throw error;
       } finally {
         progress?.stop();
-        await pkdns?.close();
+        await pkdns.close();
       }
       const file = report.report;
       output.result(

@@ -6,6 +6,7 @@ import { acquireInstanceLock } from '../../util/instance-lock.js';
 import { listVersions, pruneVersions, restoreVersion } from '../../versions/index.js';
 import type { CliContext } from '../context.js';
 import { BackupError } from '../output.js';
+import { parseTime } from '../restore-options.js';
 
 export function registerVersions(program: Command, context: CliContext): void {
   const versions = program
@@ -129,14 +130,6 @@ function homeserverPath(path: string): string {
       'usage',
     );
   return clean;
-}
-
-function parseTime(value: string): Date {
-  const stamp = /^(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})(\.\d{3})?$/.exec(value);
-  const date = new Date(stamp ? `${stamp[1]}T${stamp[2]}:${stamp[3]}:${stamp[4]}${stamp[5] ?? ''}Z` : value);
-  if (Number.isNaN(date.getTime()))
-    throw new InvalidArgumentError('expected a time such as 2026-05-01T12:00:00Z');
-  return date;
 }
 
 function days(value: string): number {
