@@ -106,9 +106,18 @@ export function ExitPanel(props: { pubky: string; homeserver: string | null; onC
     setProgress(undefined);
     setSteps([]);
     try {
-      const answer = await api<{ result: ExitResult }>('POST', `/keys/${props.pubky}/${mode}`, body(dryRun));
-      if (dryRun) setPlan(answer.result);
-      else setResult(answer.result);
+      const answer = await api<{ result: ExitResult | RestoreSummary }>(
+        'POST',
+        `/keys/${props.pubky}/${mode}`,
+        body(dryRun),
+      );
+      // A restore answers with its summary alone; a migrate with its steps and the summary inside.
+      const shaped: ExitResult =
+        mode === 'restore'
+          ? { dryRun, restore: answer.result as RestoreSummary, notes: [] }
+          : (answer.result as ExitResult);
+      if (dryRun) setPlan(shaped);
+      else setResult(shaped);
     } catch (error) {
       setFailure(errorText(error));
     } finally {

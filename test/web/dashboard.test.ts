@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRecoveryFile } from '../../src/identity/index.js';
+import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
 import { runCli } from '../helpers/cli.js';
 import { put, signup, type TestUser } from '../helpers/homeserver.js';
@@ -27,7 +29,7 @@ const flags = () => ['--data-dir', dataDir, '--relay', testnet.relay.url, '--no-
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  testnet = await startTestnet({ relayPort: 0, homeserverPort: 0 });
+  testnet = await startTestnet({ relayPort: 0, homeserverPort: 0, homeservers: 2 });
   user = await signup(testnet.homeserver);
   for (let i = 0; i < 5; i++)
     await put(testnet.homeserver, user, `/pub/example.com/post-${i}.json`, `{"n":${i}}`);
@@ -167,6 +169,34 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
       .toBe('Differences: 0 missing, 1 changed, 0 not backed up, 0 unverifiable.');
     expect(await verify.locator('ul.findings').textContent()).toContain('/pub/example.com/post-1.json');
     await page.screenshot({ path: join(SHOTS, 'verify.png'), fullPage: true });
+  });
+
+  it('migrate: the plan first, then with the recovery file the run, its steps and the verify on the new homeserver', async () => {
+    const exit = page.getByRole('region', { name: 'Restore or migrate' });
+    const target = testnet.homeservers[1] as Homeserver;
+    await exit.getByLabel('Target homeserver').fill(target.publicKey.z32);
+    await exit.getByRole('button', { name: 'Show plan' }).click();
+    await expect
+      .poll(() => exit.getByRole('heading', { name: 'Plan (nothing done yet)' }).count(), { timeout: 20_000 })
+      .toBe(1);
+    expect(await exit.textContent()).toMatch(/Would upload \d+ of \d+ files/);
+    // Without the recovery file the real run cannot be started.
+    expect(await exit.getByRole('button', { name: 'Migrate', exact: true }).isDisabled()).toBe(true);
+    const recovery = await createRecoveryFile(user.keypair, 'dashboard passphrase');
+    await exit.getByLabel('Recovery file').setInputFiles({
+      name: 'user.pkarr',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(recovery),
+    });
+    await exit.getByLabel('Passphrase').fill('dashboard passphrase');
+    await exit.getByRole('button', { name: 'Migrate', exact: true }).click();
+    await expect.poll(() => exit.getByRole('heading', { name: 'Done' }).count(), { timeout: 60_000 }).toBe(1);
+    expect(await exit.textContent()).toContain('Verify on the target: identical');
+    // The key follows the new homeserver now.
+    await expect
+      .poll(() => page.locator('dl.facts').textContent(), { timeout: 20_000 })
+      .toContain(target.url.replace(/\/$/, ''));
+    await page.screenshot({ path: join(SHOTS, 'migrate.png'), fullPage: true });
   });
 
   it('settings: a changed sync interval is saved to config.json; a bad value is refused with the reason', async () => {
