@@ -5,7 +5,7 @@
 //   node bench/idle.mjs --keys 20 --idle 10 --puts 20     (quick run)
 //
 // Options: --keys N (default 100), --idle S (seconds, default 60), --puts N (default 100),
-// --no-write (don't update BENCHMARKS.md). Everything runs on 127.0.0.1: the testnet in one child
+// --no-write (don't update BENCHMARKS.md), --profile DIR (CPU profile of the daemon into DIR). Everything runs on 127.0.0.1: the testnet in one child
 // process (bench/testnet-server.mjs), the daemon in another (`pubky-backup daemon`).
 import { fork, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -34,6 +34,7 @@ function parseArgs(argv) {
     else if (arg === '--idle') options.idle = number();
     else if (arg === '--puts') options.puts = number();
     else if (arg === '--no-write') options.write = false;
+    else if (arg === '--profile') options.profile = argv[++i];
     else throw new Error(`unknown option ${arg}`);
   }
   return options;
@@ -111,7 +112,17 @@ async function main() {
   }
   const daemon = spawn(
     process.execPath,
-    [join(ROOT, 'dist/cli/main.js'), '--data-dir', dataDir, '--no-dht', '--json', 'daemon', '--port', '0'],
+    [
+      ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : []),
+      join(ROOT, 'dist/cli/main.js'),
+      '--data-dir',
+      dataDir,
+      '--no-dht',
+      '--json',
+      'daemon',
+      '--port',
+      '0',
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

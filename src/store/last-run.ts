@@ -26,7 +26,8 @@ export async function readLastRun(file: string): Promise<LastRun | undefined> {
 }
 
 /**
- * Records a finished run. An error with the same code as the previous run's keeps that run's
+ * Records a finished run (written atomically but without fsync: the record is only informative,
+ * and a crash at worst shows the run before). An error with the same code as the previous run's keeps that run's
  * `since`, so a long outage reads "since" its first failure.
  */
 export async function writeLastRun(
@@ -42,5 +43,5 @@ export async function writeLastRun(
         : run.finishedAt;
     record = { ...run, error: { ...run.error, since } };
   }
-  await writeFileAtomic(file, `${JSON.stringify(record)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(record)}\n`, { durable: false });
 }

@@ -62,6 +62,8 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
   private progress = { done: 0, total: 0, bytes: 0, base: 0, baseTotal: 0 };
   /** Until the first catch-up has checked that the feed still holds the cursor's history. */
   private continuityChecked = false;
+  /** The last `last-run.json` this process wrote: when, and whether it was a quiet "ok". */
+  private lastRunWritten: { at: number; quiet: boolean } | undefined;
   /** When the files on disk were last compared with the index (ms; 0 = not yet in this process). */
   private localScanAt = 0;
   private currentReport: SyncReport | undefined;
@@ -321,9 +323,10 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       } else if (!this.continuityChecked) {
         await this.ensureContinuity(report, signal);
       }
-      const seen = await this.followFeed(report, paused?.accepted ?? false, signal);
-      // Nothing new: cheap moment to notice a feed that restarted below the cursor.
-      if (!seen && !report.feedReset && !report.waiting && !report.paused) {
+      const { seen, anchorSeen } = await this.followFeed(report, paused?.accepted ?? false, signal);
+      // Nothing new: cheap moment to notice a feed that restarted below the cursor — unless the
+      // replayed window already showed the event the cursor stands on, unchanged (no extra request).
+      if (!seen && !anchorSeen && !report.feedReset && !report.waiting && !report.paused) {
         await this.ensureContinuity(report, signal);
       }
       if (paused?.accepted && !report.paused) await clearPaused(this.layout);
@@ -366,14 +369,17 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
    * events out of id order, and a late one would otherwise be missed for good; replays that would
    * change nothing are dropped. A cursor the homeserver refuses (400 "Invalid cursor": an old
    * timestamp cursor it cannot map) starts the backup over from the beginning, logged. Returns
-   * whether any new entry was seen.
+   * whether any new entry was seen, and whether the feed showed the entry the cursor stands on
+   * (the anchor) unchanged — proof that the feed still holds the backup's history.
    */
   private async followFeed(
     report: SyncReport,
     deletesAccepted: boolean,
     signal?: AbortSignal,
-  ): Promise<boolean> {
+  ): Promise<{ seen: boolean; anchorSeen: boolean }> {
     let seen = false;
+    let anchorSeen = false;
+    const standsOn = this.writer.currentAnchor;
     let from = this.feed.legacy ? this.cursorValue : replayWindowStart(this.cursorValue);
     for (;;) {
       let batch: EventBatch;
@@ -393,7 +399,12 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
       await this.logSkipped(batch.skipped, report);
       if (batch.waiting) {
         report.waiting = true;
-        return seen;
+        return { seen, anchorSeen };
+      }
+      if (standsOn && standsOn.cursor === this.cursorValue) {
+        anchorSeen ||= batch.events.some(
+          (e) => e.cursor === standsOn.cursor && e.type === standsOn.type && e.uri === standsOn.uri,
+        );
       }
       const { events, fresh } = this.dropNoOpReplays(batch.events);
       if (fresh || batch.skipped.length > 0) seen = true;
@@ -405,9 +416,9 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
           signal,
           anchor,
         });
-        if (outcome === 'paused') return seen;
+        if (outcome === 'paused') return { seen, anchorSeen };
       }
-      if (batch.complete) return seen;
+      if (batch.complete) return { seen, anchorSeen };
       from = batch.cursor;
     }
   }
@@ -459,6 +470,12 @@ export class KeySync extends EventEmitter<KeySyncEvents> {
     report: SyncReport,
     error?: { code: string; message: string },
   ): Promise<void> {
+    // A quiet poll that ends like the last one is not worth a file write each time (100 keys
+    // polled every 30 s); the record is refreshed every few minutes, and at once on any change.
+    const quiet = outcome === 'ok' && !error && report.skipped === 0;
+    const now = this.now();
+    if (quiet && this.lastRunWritten?.quiet && now - this.lastRunWritten.at < LAST_RUN_REFRESH_MS) return;
+    this.lastRunWritten = { at: now, quiet };
     await writeLastRun(this.layout.lastRunFile, {
       finishedAt: new Date(this.now()).toISOString(),
       outcome,
@@ -546,6 +563,9 @@ const LOCAL_SCAN_INTERVAL_MS = 24 * 3_600_000;
 
 /** How far below the cursor each run reads again (event ids; see `followFeed`). */
 export const REPLAY_WINDOW_IDS = 100n;
+
+/** How stale `state/last-run.json` may get while poll after poll ends the same quiet way. */
+const LAST_RUN_REFRESH_MS = 5 * 60_000;
 
 function replayWindowStart(cursor: string): string {
   if (!isEventId(cursor)) return cursor;

@@ -85,7 +85,7 @@ export function KeyDetail(props: {
         <dt>Size</dt>
         <dd>{formatBytes(key.bytes)}</dd>
         <dt>Last sync</dt>
-        <dd>{formatTime(key.lastRun?.finishedAt ?? key.live?.lastSync)}</dd>
+        <dd>{formatTime(key.live?.lastSync ?? key.lastRun?.finishedAt)}</dd>
         <dt>Cursor</dt>
         <dd class="mono">{key.cursor || '—'}</dd>
       </dl>

@@ -59,7 +59,7 @@ function KeyRow(props: { summary: KeySummary; pollSeconds: number | undefined; o
     }
     props.onChange();
   };
-  const last = key.lastRun?.finishedAt ?? key.live?.lastSync;
+  const last = key.live?.lastSync ?? key.lastRun?.finishedAt;
   return (
     <li class="key" data-pubky={key.pubky} data-status={status.word}>
       <div class="key-head">
