@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import type { Config } from '../config/index.js';
-import { HomeserverClient } from '../homeserver/index.js';
+import { compareCursors, HomeserverClient } from '../homeserver/index.js';
 import { BackupStore, type KeyConfig, KeyLayout, readKeyConfig, writeKeyConfig } from '../store/index.js';
 
 import { KeySync } from './key-sync.js';
@@ -186,18 +186,36 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
       const timer = setTimeout(() => {
         pending.delete(pubky);
         this.catchUpKey(key, signal).then(
-          () => settle(pubky, false),
+          () => {
+            settle(pubky, false);
+            if (streamBehind(pubky)) void regroup();
+          },
           () => settle(pubky, !signal.aborted),
         );
       }, 50);
       pending.set(pubky, timer);
     };
     for (const result of await this.syncOnce(signal)) settle(result.pubky, 'error' in result);
-    let watchers = this.startWatchers(wake, signal);
-    const regroup = async () => {
-      watchers.stop.abort();
-      await watchers.done;
-      if (!signal.aborted) watchers = this.startWatchers(wake, signal);
+    // The cursor each key's live stream was opened with. A catch-up that moved a cursor below it
+    // (after a migrate or a move to another homeserver, a reset feed, a refused cursor) means the
+    // stream would stay silent for the new homeserver's lower event ids: it is opened again.
+    const subscribed = new Map<string, string>();
+    const streamBehind = (pubky: string) => {
+      const opened = subscribed.get(pubky);
+      const cursor = this.keys.get(pubky)?.sync.cursor;
+      if (opened === undefined || cursor === undefined || opened === cursor) return false;
+      return (compareCursors(cursor, opened) ?? -1) < 0;
+    };
+    let watchers = this.startWatchers(wake, signal, subscribed);
+    // One regroup at a time: two at once would each start streams, and one set would be orphaned.
+    let regrouping = Promise.resolve();
+    const regroup = () => {
+      regrouping = regrouping.then(async () => {
+        watchers.stop.abort();
+        await watchers.done;
+        if (!signal.aborted) watchers = this.startWatchers(wake, signal, subscribed);
+      });
+      return regrouping;
     };
     this.onKeysChanged = () => {
       void regroup();
@@ -233,6 +251,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     this.restartPoll = undefined;
     this.off('status', onStatus);
     for (const timer of pending.values()) clearTimeout(timer);
+    await regrouping;
     await watchers.done;
   }
 
@@ -261,7 +280,7 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
     return moved;
   }
 
-  private startWatchers(wake: (pubky: string) => void, signal: AbortSignal) {
+  private startWatchers(wake: (pubky: string) => void, signal: AbortSignal, subscribed: Map<string, string>) {
     const stop = new AbortController();
     const both = AbortSignal.any([signal, stop.signal]);
     const done = Promise.allSettled(
@@ -271,7 +290,11 @@ export class SyncManager extends EventEmitter<SyncManagerEvents> {
           users: () =>
             group.pubkys
               .filter((user) => this.keys.get(user)?.sync.status.state !== 'waiting')
-              .map((user) => ({ user, cursor: this.keys.get(user)?.sync.cursor ?? '0' })),
+              .map((user) => {
+                const cursor = this.keys.get(user)?.sync.cursor ?? '0';
+                subscribed.set(user, cursor);
+                return { user, cursor };
+              }),
           onActivity: wake,
           signal: both,
         }),

@@ -47,6 +47,13 @@ describe('credible exit through the daemon', { timeout: 120_000 }, () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'pubky-backup-exit-api-'));
     const user = await signup(a);
     for (const name of ['one', 'two', 'three']) await put(a, user, `/pub/app/${name}.txt`, `${name} bytes`);
+    // A long history on A: the backup's cursor there ends far above the event ids B will give
+    // this user, so a live stream opened with A's cursor would stay silent on B.
+    for (let i = 0; i < 30; i++) await put(a, user, '/pub/app/one.txt', `one bytes, take ${i}`);
+    // No poll to rescue a silent stream within the test's time: only the live stream counts.
+    expect((await runCli(['--data-dir', dataDir, 'config', 'set', 'syncIntervalSeconds', '3600'])).code).toBe(
+      0,
+    );
     const { child, client } = await startDaemonProcess(dataDir, pkdns());
     const events: BackupEvent[] = [];
     const following = new AbortController();
