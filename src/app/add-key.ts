@@ -88,6 +88,9 @@ export async function addKey(
     ...(homeserver && { homeserverUrl: url }),
   });
   if (reactivating) await markActive(layout);
+  // The answer found above could not be kept (no folder yet): asked again from the resolver's
+  // memory, it is kept in state/homeserver.json now, so `list` and `status` show it at once.
+  if (!homeserver) await (await resolver()).resolveHomeserver(user).catch(() => {});
   return {
     pubky: user.z32,
     homeserver: url,

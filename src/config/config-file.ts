@@ -62,14 +62,22 @@ export function withField(file: string, config: Config, field: string, value: un
   // null removes the field: an optional one is unset, one with a default gets its default.
   if (value === null) delete node[parts.at(-1) as string];
   else node[parts.at(-1) as string] = value;
-  return validate(file, copy);
+  return validate(file, copy, { field, value });
 }
 
-function validate(file: string, raw: unknown): Config {
+/** The config, or `ConfigError` naming the field; `setting`: the value being set is what is wrong. */
+function validate(file: string, raw: unknown, setting?: { field: string; value: unknown }): Config {
   const result = ConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0] as z.core.$ZodIssue;
   const field = fieldOf(issue);
+  if (setting && field && (field === setting.field || field.startsWith(`${setting.field}.`))) {
+    throw new ConfigError(
+      file,
+      field,
+      `${setting.field} cannot be ${JSON.stringify(setting.value)}: ${describe(issue)}. Nothing was changed.`,
+    );
+  }
   throw new ConfigError(
     file,
     field,

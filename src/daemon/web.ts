@@ -91,6 +91,8 @@ export function mountDashboard(app: Pick<Hono, 'get'>, sessions: DashboardSessio
     }
   };
   app.get('/', () => serve('index.html'));
+  // Browsers ask for it by themselves; "no content" rather than a 404 in the console.
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/assets/:name', (c) => {
     const name = c.req.param('name');
     return /^[\w.-]+$/.test(name) ? serve(name) : c.notFound();

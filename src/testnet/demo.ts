@@ -8,6 +8,11 @@ import type { Testnet } from './testnet.js';
 export interface DemoUser {
   name: string;
   pubky: string;
+  /**
+   * The demo user's secret key, 64 hex characters (derived from a published seed: for trying
+   * `restore`/`migrate --secret-key-file` on a testnet, never a real identity).
+   */
+  secretKey: string;
   files: number;
   bytes: number;
 }
@@ -50,6 +55,7 @@ export async function seedDemo(testnet: Testnet): Promise<DemoUser[]> {
     users.push({
       name: person.name,
       pubky: keypair.publicKey.z32,
+      secretKey: Buffer.from(keypair.secretKey()).toString('hex'),
       files: files.length,
       bytes: files.reduce((n, f) => n + f.body.length, 0),
     });

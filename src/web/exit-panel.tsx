@@ -67,7 +67,7 @@ export function ExitPanel(props: { pubky: string; homeserver: string | null; onC
   const [mode, setMode] = useState<Mode>('migrate');
   const [to, setTo] = useState('');
   const [from, setFrom] = useState('mirror');
-  const [recovery, setRecovery] = useState<string | undefined>();
+  const [key, setKey] = useState<KeyFile | undefined>();
   const [passphrase, setPassphrase] = useState('');
   const [signupToken, setSignupToken] = useState('');
   const [plan, setPlan] = useState<ExitResult | undefined>();
@@ -96,7 +96,8 @@ export function ExitPanel(props: { pubky: string; homeserver: string | null; onC
     to: to.trim(),
     from,
     dryRun,
-    ...(recovery && { recoveryFile: recovery, passphrase }),
+    ...(key?.kind === 'recovery' && { recoveryFile: key.value, passphrase }),
+    ...(key?.kind === 'secret' && { secretKey: key.value }),
     ...(signupToken.trim() && { signupToken: signupToken.trim() }),
   });
   const go = async (dryRun: boolean) => {
@@ -125,12 +126,8 @@ export function ExitPanel(props: { pubky: string; homeserver: string | null; onC
       if (!dryRun) props.onChange();
     }
   };
-  const readRecovery = async (file: File | undefined) => {
-    if (!file) return setRecovery(undefined);
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    let text = '';
-    for (const byte of bytes) text += String.fromCharCode(byte);
-    setRecovery(btoa(text));
+  const readKey = async (file: File | undefined) => {
+    setKey(file ? keyFileOf(new Uint8Array(await file.arrayBuffer())) : undefined);
   };
   const words = MODE_WORDS[mode];
   return (
@@ -166,13 +163,13 @@ export function ExitPanel(props: { pubky: string; homeserver: string | null; onC
         </select>
       </div>
       <div class="field">
-        <label for="exit-recovery">Recovery file</label>
-        <input id="exit-recovery" type="file" onChange={(e) => readRecovery(e.currentTarget.files?.[0])} />
+        <label for="exit-recovery">Recovery file or secret key file</label>
+        <input id="exit-recovery" type="file" onChange={(e) => readKey(e.currentTarget.files?.[0])} />
         <p class="muted">
           Needed to sign in on the target (not for the plan). Read by the local daemon only, never stored.
         </p>
       </div>
-      {recovery && (
+      {key?.kind === 'recovery' && (
         <div class="field">
           <label for="exit-passphrase">Passphrase</label>
           <input
@@ -199,7 +196,7 @@ export function ExitPanel(props: { pubky: string; homeserver: string | null; onC
         <button
           type="button"
           class="danger"
-          disabled={!plan || !recovery || running !== undefined}
+          disabled={!plan || !key || running !== undefined}
           onClick={() => go(false)}
         >
           {running === 'run' ? `${words.go}…` : words.go}
@@ -239,6 +236,23 @@ export function ExitPanel(props: { pubky: string; homeserver: string | null; onC
       {result && <ResultView title="Done" result={result} />}
     </section>
   );
+}
+
+/** The user's key as the API takes it: a recovery file (base64, with a passphrase) or a secret key. */
+type KeyFile = { kind: 'recovery' | 'secret'; value: string };
+
+/**
+ * A recovery file starts with `pubky.org/recovery` (or pkarr's older prefix); anything else is a
+ * secret key file: 32 raw bytes (sent as hex) or text (64 hex, 52 z-base-32 or base64 characters).
+ */
+function keyFileOf(bytes: Uint8Array): KeyFile {
+  let text = '';
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  if (text.startsWith('pubky.org/recovery') || text.startsWith('pkarr.org/recovery'))
+    return { kind: 'recovery', value: btoa(text) };
+  if (bytes.length === 32)
+    return { kind: 'secret', value: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('') };
+  return { kind: 'secret', value: text.trim() };
 }
 
 function ResultView(props: { title: string; result: ExitResult }) {

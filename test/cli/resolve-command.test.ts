@@ -72,6 +72,20 @@ describe('pubky-backup resolve', () => {
     });
   });
 
+  it('add through PKDNS keeps the answer at once: list shows the homeserver right after add', async () => {
+    const other = Keypair.random();
+    await putToRelay(
+      testnet.relay.url,
+      SignedPacket.build(other, [pubkyRecord(testnet.homeserver.publicKey)]),
+    );
+    const fresh = await mkdtemp(join(tmpdir(), 'pubky-resolve-add-'));
+    const flags = ['--data-dir', fresh, '--relay', testnet.relay.url, '--no-dht'];
+    const added = await runCli([...flags, 'add', other.publicKey.z32]);
+    expect(added.code, added.stderr).toBe(0);
+    const list = JSON.parse((await runCli([...flags, '--json', 'list'])).stdout);
+    expect(list.keys[0].homeserver).toBe(`http://localhost:${testnet.homeserver.port}`);
+  });
+
   it('a pubky with no packet: exit 2 and which sources were tried', async () => {
     const nobody = Keypair.random().publicKey.z32;
     const result = await resolve(nobody);

@@ -2,7 +2,7 @@ import { createReadStream, existsSync, statSync, watch } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { logsDir } from '../../daemon/logger.js';
 import type { CliContext } from '../context.js';
 
@@ -11,7 +11,7 @@ export function registerLogs(program: Command, context: CliContext): void {
     .command('logs')
     .description("print the daemon's log (JSON lines in <data dir>/logs/); -f follows it")
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
-    .option('-n, --lines <n>', 'only the last n lines', (v) => Number(v))
+    .option('-n, --lines <n>', 'only the last n lines', positiveCount)
     .action(async (options: { follow?: boolean; lines?: number }) => {
       const dir = logsDir(context.dataDir());
       const file = await currentLog(dir);
@@ -85,4 +85,10 @@ function print(line: string, json: boolean): void {
   } catch {
     process.stdout.write(`${line}\n`);
   }
+}
+
+function positiveCount(value: string): number {
+  if (!/^[1-9]\d*$/.test(value))
+    throw new InvalidArgumentError('expected a whole number of lines, 1 or more');
+  return Number(value);
 }

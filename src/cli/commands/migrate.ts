@@ -34,6 +34,7 @@ export function registerMigrate(program: Command, context: CliContext): void {
       const progress = output.json || flags.dryRun ? undefined : createRestoreProgress('uploading');
       let result: MigrateResult;
       let where = 'this process';
+      let stepsShown = false;
       try {
         await sourceSpecOf(flags.from, flags.at); // a bad --from is told before the passphrase is asked
         const keypair =
@@ -47,6 +48,7 @@ export function registerMigrate(program: Command, context: CliContext): void {
             (step, record) => {
               if (step === 'restore' && record.status !== 'running') progress?.stop();
               if (!output.json && !flags.dryRun && record.status !== 'running') {
+                stepsShown = true;
                 process.stderr.write(
                   `${record.status === 'done' ? 'done' : 'FAILED'}  ${step}: ${record.detail}\n`,
                 );
@@ -73,7 +75,11 @@ export function registerMigrate(program: Command, context: CliContext): void {
       }
       const differences = result.verify?.outcome === 'differences';
       const partial = differences || (result.restore?.failed.length ?? 0) > 0;
-      output.result({ ...result }, describeMigrate(result), partial ? ExitCode.partial : ExitCode.ok);
+      output.result(
+        { ...result },
+        describeMigrate(result, { stepsShown, where }),
+        partial ? ExitCode.partial : ExitCode.ok,
+      );
     });
 }
 
@@ -100,7 +106,8 @@ async function withResumeHint(error: unknown, layout: KeyLayout): Promise<unknow
   );
 }
 
-function describeMigrate(r: MigrateResult): string {
+/** The result for people; steps already printed as they ended are not listed again. */
+function describeMigrate(r: MigrateResult, run: { stepsShown: boolean; where: string }): string {
   const lines: string[] = [];
   if (r.dryRun) {
     lines.push(`${r.pubky}  plan: migrate to ${r.target.key ?? ''} (${r.target.url})`);
@@ -116,13 +123,19 @@ function describeMigrate(r: MigrateResult): string {
     lines.push(
       `${r.pubky}  migrated to ${r.target.key} (${r.target.url})${r.resumedAt ? `, resumed at ${r.resumedAt}` : ''}`,
     );
-    for (const s of r.steps)
-      lines.push(`  ${s.status === 'done' ? 'done' : s.status}  ${s.step.padEnd(8)} ${s.detail ?? ''}`);
+    if (!run.stepsShown) {
+      for (const s of r.steps)
+        lines.push(`  ${s.status === 'done' ? 'done' : s.status}  ${s.step.padEnd(8)} ${s.detail ?? ''}`);
+    }
     if (r.verify?.outcome === 'differences') {
       for (const f of r.verify.findings.slice(0, 20))
         lines.push(`    ${f.problem}  ${f.path}  (${f.detail})`);
     }
-    lines.push('  run `pubky-backup sync` to keep backing up from the new homeserver');
+    lines.push(
+      run.where === 'this process'
+        ? '  run `pubky-backup sync` (or start the daemon) to keep backing up from the new homeserver'
+        : `  ${run.where} follows the new homeserver from now on`,
+    );
   }
   for (const note of r.notes) lines.push(`  note: ${note}`);
   return lines.join('\n');

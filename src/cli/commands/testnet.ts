@@ -85,7 +85,9 @@ export function registerTestnet(program: Command, context: CliContext): void {
           );
         }
         for (const user of demoUsers ?? []) {
-          process.stderr.write(`  demo user ${user.name}: ${user.pubky} (${user.files} files)\n`);
+          process.stderr.write(
+            `  demo user ${user.name}: ${user.pubky} (${user.files} files; secret key, testnet only: ${user.secretKey})\n`,
+          );
         }
         process.stderr.write('press Ctrl-C to stop\n');
       }
