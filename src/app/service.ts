@@ -186,6 +186,7 @@ export class BackupService {
         });
       }
       await this.manager?.interrupt(layout.z32);
+      await appendActivity(layout.activityLog, { type: 'paused', message: 'paused by the user' });
       this.events.publish('StateChanged', { pubky: layout.z32, state: 'paused', reason: 'user' });
       return { pubky: layout.z32 };
     });
@@ -215,6 +216,10 @@ export class BackupService {
           { deletes: paused.deletes, files: paused.files },
         );
       }
+      await appendActivity(layout.activityLog, {
+        type: 'resumed',
+        message: deletesAccepted > 0 ? `resumed; ${deletesAccepted} deletes accepted` : 'resumed by the user',
+      });
       this.events.publish('StateChanged', { pubky: layout.z32, state: 'resumed' });
       if (this.running) void this.syncNow([layout.z32]).catch(() => {});
       return { pubky: layout.z32, deletesAccepted };
@@ -489,6 +494,14 @@ export class BackupService {
   ): Promise<VerifyOutcome> {
     return this.gate.shared(async () => {
       const outcome = await verifyKey(this.exitContext(), text, options);
+      const c = outcome.counts;
+      await appendActivity(new KeyLayout(this.dataDir, outcome.pubky).activityLog, {
+        type: 'verified',
+        message:
+          outcome.outcome === 'identical'
+            ? `verified against ${outcome.homeserver}: identical (${c.identical} files)`
+            : `verified against ${outcome.homeserver}: ${c.missing} missing, ${c.changed} changed, ${c.notBackedUp} not backed up, ${c.unverifiable} unverifiable`,
+      });
       this.events.publish('VerifyFinished', {
         pubky: outcome.pubky,
         outcome: outcome.outcome,
@@ -566,8 +579,13 @@ export class BackupService {
             },
           },
         );
-        if (!result.dryRun)
+        if (!result.dryRun) {
+          await appendActivity(layout.activityLog, {
+            type: 'migrated',
+            message: `${result.complete ? 'migrated' : 'migrate stopped'}: ${result.steps.map((step) => `${step.step} ${step.status ?? ''}`.trim()).join(', ')} → ${result.target.url}`,
+          });
           this.events.publish('MigrateFinished', { pubky, complete: result.complete, target: result.target });
+        }
         return result;
       } finally {
         this.migrating.delete(pubky);

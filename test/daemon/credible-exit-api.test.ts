@@ -120,6 +120,13 @@ describe('credible exit through the daemon', { timeout: 120_000 }, () => {
       expect(steps).toEqual(['check', 'signup', 'restore', 'publish', 'repoint', 'verify']);
       expect(events.some((e) => e.type === 'MigrateFinished' && e.data.complete === true)).toBe(true);
 
+      // The activity feed tells both.
+      const { activity } = await client.request<{ activity: Array<{ type: string }> }>(
+        'GET',
+        `/keys/${user.z32}/activity?last=50`,
+      );
+      expect(activity.map((entry) => entry.type)).toEqual(expect.arrayContaining(['verified', 'migrated']));
+
       // The daemon follows B now: a file written there is backed up without any CLI sync.
       const { key } = await client.request<{ key: { homeserver: string } }>('GET', `/keys/${user.z32}`);
       expect(key.homeserver).toContain(String(new URL(b.url).port));
