@@ -40,14 +40,19 @@ export interface Committed {
 export interface BackupStoreOptions {
   /** Clock for version names; tests pin it. */
   now?: () => Date;
-  /** Background commits (`StagedFile.commitLater`) running at once; default 8. */
+  /**
+   * Background commits (`StagedFile.commitLater`) running at once. Without this option (nor
+   * `commitLimit`) every store of the process shares one queue: 8 running, 32 admitted in all, so
+   * open descriptors and fsyncs stay bounded however many keys sync at once.
+   */
   commitConcurrency?: number;
-  /** Background commits admitted at once, running or waiting (one open descriptor each); default 32. */
+  /** Background commits admitted at once, running or waiting (one open descriptor each). */
   commitLimit?: number;
 }
 
 const COMMIT_CONCURRENCY = 8;
 const COMMIT_LIMIT = 32;
+let sharedCommits: CommitQueue | undefined;
 
 const TMP_DIR = 'tmp';
 const RELOCATE_INTENT = '.relocate.json';
@@ -74,6 +79,8 @@ export class BackupStore {
   private readonly locks = new Map<string, Promise<void>>();
   /** Commits of downloads already received (see `StagedFile.commitLater`). */
   private readonly commits: CommitQueue;
+  /** This store's commits in that queue, until they settle (what `flush` waits for). */
+  private readonly ownCommits = new Set<Promise<void>>();
 
   constructor(
     private readonly driver: StoreDriver,
@@ -81,8 +88,13 @@ export class BackupStore {
   ) {
     this.op = driver.operator;
     this.now = options.now ?? (() => new Date());
-    const concurrency = options.commitConcurrency ?? COMMIT_CONCURRENCY;
-    this.commits = new CommitQueue(concurrency, Math.max(concurrency, options.commitLimit ?? COMMIT_LIMIT));
+    if (options.commitConcurrency === undefined && options.commitLimit === undefined) {
+      sharedCommits ??= new CommitQueue(COMMIT_CONCURRENCY, COMMIT_LIMIT);
+      this.commits = sharedCommits;
+    } else {
+      const concurrency = options.commitConcurrency ?? COMMIT_CONCURRENCY;
+      this.commits = new CommitQueue(concurrency, Math.max(concurrency, options.commitLimit ?? COMMIT_LIMIT));
+    }
   }
 
   /** The store of a local key folder. */
@@ -97,7 +109,7 @@ export class BackupStore {
     return new Staged(writer as StagedWriter, storePath, {
       install: () => this.install(temp, storePath),
       discard: () => (this.driver.remove ? this.driver.remove(temp) : this.op.delete(temp)),
-      background: (task) => this.commits.add(task),
+      background: (task) => this.background(task),
     });
   }
 
@@ -418,9 +430,20 @@ export class BackupStore {
     return this.op.exists(path);
   }
 
-  /** Background commits admitted and not yet settled (see `StagedFile.commitLater`). */
+  /** This store's background commits admitted and not yet settled (see `StagedFile.commitLater`). */
   get pendingCommits(): number {
-    return this.commits.size;
+    return this.ownCommits.size;
+  }
+
+  private async background<T>(task: () => Promise<T>): Promise<{ done: Promise<T> }> {
+    const admitted = await this.commits.add(task);
+    const settled = admitted.done.then(
+      () => {},
+      () => {},
+    );
+    this.ownCommits.add(settled);
+    void settled.then(() => this.ownCommits.delete(settled));
+    return admitted;
   }
 
   /**
@@ -431,7 +454,7 @@ export class BackupStore {
    * settle first, so their renames are among the ones made durable.
    */
   async flush(): Promise<void> {
-    await this.commits.settled();
+    if (this.ownCommits.size > 0) await Promise.all([...this.ownCommits]);
     const dirs = [...this.dirtyDirs];
     this.dirtyDirs.clear();
     for (const dir of dirs) await this.driver.syncDir(dir);

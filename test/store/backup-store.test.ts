@@ -384,6 +384,26 @@ describe('BackupStore commitLater (deferred commits)', () => {
     expect(store.pendingCommits).toBe(0);
   });
 
+  it('stores share one bounded commit queue, and each flush waits only for its own commits', async () => {
+    const held = gate();
+    const blocked = new BackupStore(holdingDriver(held.promise));
+    const other = open();
+    const slow = await blocked.stage('data/pub/slow');
+    await slow.write(Buffer.from('slow'));
+    const pending = await slow.commitLater();
+    const quick = await other.stage('data/pub/quick');
+    await quick.write(Buffer.from('quick'));
+    const done = await quick.commitLater();
+    await other.flush(); // does not wait for the other store's commit
+    await done.committed;
+    expect(readFileSync(join(keyDir, 'data/pub/quick'), 'utf8')).toBe('quick');
+    expect(blocked.pendingCommits).toBe(1);
+    held.open();
+    await blocked.flush();
+    await pending.committed;
+    expect(blocked.pendingCommits).toBe(0);
+  });
+
   it('a commit that fails in the background rejects `committed`, keeps the old file, leaves no temp file', async () => {
     const real = fsDriver(keyDir);
     const driver: StoreDriver = {
