@@ -8,6 +8,8 @@
 // Messages out: {type:'ready'}, {type:'progress'}, {type:'synced'}, {type:'live-started'},
 //               {type:'stopped'}, {type:'error'}. Memory figures are KiB.
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { DEFAULT_CONFIG } from '../dist/config/index.js';
 import { SyncManager } from '../dist/sync/index.js';
 
@@ -26,6 +28,28 @@ const sample = () => {
   for (const key of Object.keys(peak)) peak[key] = Math.max(peak[key], usage[key]);
 };
 const sampler = setInterval(sample, 100);
+
+// Investigation only (`BENCH_HEAP_PROBE=<seconds>`, slows the run): a full GC that often, so the live
+// heap (what is still reachable) is told from V8's headroom; `BENCH_HEAP_SNAPSHOT=<file>` writes a
+// heap snapshot when the sync ends. The figures go to stderr.
+const probe = { liveHeapPeak: 0, samples: [] };
+const probeSeconds = Number(process.env.BENCH_HEAP_PROBE) || 1;
+if (process.env.BENCH_HEAP_PROBE) {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc');
+  setInterval(() => {
+    const before = process.memoryUsage();
+    gc();
+    const after = process.memoryUsage();
+    probe.liveHeapPeak = Math.max(probe.liveHeapPeak, after.heapUsed);
+    probe.samples.push(
+      `heapUsed ${mb(before.heapUsed)} → ${mb(after.heapUsed)} MB after GC, heapTotal ${mb(after.heapTotal)}, rss ${mb(after.rss)}`,
+    );
+  }, probeSeconds * 1000).unref();
+}
+function mb(bytes) {
+  return Math.round(bytes / 1048576);
+}
 const memory = () => {
   sample();
   return {
@@ -61,6 +85,17 @@ process.on('message', async (message) => {
       const start = performance.now();
       const results = await manager.syncOnce();
       const ms = performance.now() - start;
+      if (process.env.BENCH_HEAP_PROBE) {
+        const every = Math.max(1, Math.ceil(probe.samples.length / 12));
+        for (const [i, line] of probe.samples.entries())
+          if (i % every === 0) console.error(`  probe at ${i * probeSeconds} s: ${line}`);
+        console.error(`  probe: live heap peak ${mb(probe.liveHeapPeak)} MB`);
+        probe.samples = [];
+      }
+      if (process.env.BENCH_HEAP_SNAPSHOT)
+        console.error(
+          `  heap snapshot: ${v8.writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-${process.pid}.heapsnapshot`)}`,
+        );
       const errors = results.filter((r) => 'error' in r).map((r) => String(r.error?.message ?? r.error));
       send({ type: 'synced', ms, results: results.filter((r) => !('error' in r)), errors, ...memory() });
     } else if (message.cmd === 'live') {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Operator } from 'opendal';
+import { CommitQueue } from './commit-queue.js';
 import { isNotFound, type StoreDriver } from './driver.js';
 import { fsDriver } from './fs-driver.js';
 import { DATA_PREFIX, MAX_SEGMENT_BYTES, SELF_ENTRY } from './safe-path.js';
@@ -18,6 +19,15 @@ export interface StagedFile {
    * Callers commit only bytes that differ from the current file's (a version is kept only then).
    */
   commit(): Promise<Committed>;
+  /**
+   * `commit`, in the store's background queue: resolves once every byte is in the temp file (not
+   * yet fsynced) and the queue has room — the caller's download slot is then free — with
+   * `committed`, which settles as `commit` would have (a failed commit removes the temp file and
+   * rejects it). A commit that has not started when `signal` aborts drops the temp file instead.
+   * `BackupStore.flush` waits for every commit queued before it; the caller must await `committed`
+   * before it records the file anywhere.
+   */
+  commitLater(options?: { signal?: AbortSignal }): Promise<{ committed: Promise<Committed> }>;
   /** Drops the temp file. Safe to call more than once, and after a failed commit. */
   abort(): Promise<void>;
 }
@@ -30,7 +40,19 @@ export interface Committed {
 export interface BackupStoreOptions {
   /** Clock for version names; tests pin it. */
   now?: () => Date;
+  /**
+   * Background commits (`StagedFile.commitLater`) running at once. Without this option (nor
+   * `commitLimit`) every store of the process shares one queue: 8 running, 32 admitted in all, so
+   * open descriptors and fsyncs stay bounded however many keys sync at once.
+   */
+  commitConcurrency?: number;
+  /** Background commits admitted at once, running or waiting (one open descriptor each). */
+  commitLimit?: number;
 }
+
+const COMMIT_CONCURRENCY = 8;
+const COMMIT_LIMIT = 32;
+let sharedCommits: CommitQueue | undefined;
 
 const TMP_DIR = 'tmp';
 const RELOCATE_INTENT = '.relocate.json';
@@ -55,6 +77,10 @@ export class BackupStore {
   private readonly dirtyDirs = new Set<string>();
   /** Serialises changes to a path, and to paths whose version names could collide. */
   private readonly locks = new Map<string, Promise<void>>();
+  /** Commits of downloads already received (see `StagedFile.commitLater`). */
+  private readonly commits: CommitQueue;
+  /** This store's commits in that queue, until they settle (what `flush` waits for). */
+  private readonly ownCommits = new Set<Promise<void>>();
 
   constructor(
     private readonly driver: StoreDriver,
@@ -62,6 +88,13 @@ export class BackupStore {
   ) {
     this.op = driver.operator;
     this.now = options.now ?? (() => new Date());
+    if (options.commitConcurrency === undefined && options.commitLimit === undefined) {
+      sharedCommits ??= new CommitQueue(COMMIT_CONCURRENCY, COMMIT_LIMIT);
+      this.commits = sharedCommits;
+    } else {
+      const concurrency = options.commitConcurrency ?? COMMIT_CONCURRENCY;
+      this.commits = new CommitQueue(concurrency, Math.max(concurrency, options.commitLimit ?? COMMIT_LIMIT));
+    }
   }
 
   /** The store of a local key folder. */
@@ -76,6 +109,7 @@ export class BackupStore {
     return new Staged(writer as StagedWriter, storePath, {
       install: () => this.install(temp, storePath),
       discard: () => (this.driver.remove ? this.driver.remove(temp) : this.op.delete(temp)),
+      background: (task) => this.background(task),
     });
   }
 
@@ -396,13 +430,31 @@ export class BackupStore {
     return this.op.exists(path);
   }
 
+  /** This store's background commits admitted and not yet settled (see `StagedFile.commitLater`). */
+  get pendingCommits(): number {
+    return this.ownCommits.size;
+  }
+
+  private async background<T>(task: () => Promise<T>): Promise<{ done: Promise<T> }> {
+    const admitted = await this.commits.add(task);
+    const settled = admitted.done.then(
+      () => {},
+      () => {},
+    );
+    this.ownCommits.add(settled);
+    void settled.then(() => this.ownCommits.delete(settled));
+    return admitted;
+  }
+
   /**
    * Makes every rename since the last flush durable: one fsync per touched folder (and per folder
    * created since this store opened) instead of one per file. Files are fsynced before their rename,
    * so after a crash a path holds its old or its new content; callers flush before they record
-   * progress (sync: before the index and the cursor).
+   * progress (sync: before the index and the cursor). Background commits queued before this call
+   * settle first, so their renames are among the ones made durable.
    */
   async flush(): Promise<void> {
+    if (this.ownCommits.size > 0) await Promise.all([...this.ownCommits]);
     const dirs = [...this.dirtyDirs];
     this.dirtyDirs.clear();
     for (const dir of dirs) await this.driver.syncDir(dir);
@@ -444,6 +496,7 @@ export class BackupStore {
 /** An fs fast-path writer (its close says the file's mtime) or OpenDAL's (says nothing). */
 type StagedWriter = {
   write(chunk: Buffer): Promise<void>;
+  drain?(): Promise<void>;
   close(): Promise<{ mtimeMs?: number } | undefined>;
   cancel?(): Promise<void>;
 };
@@ -456,7 +509,11 @@ class Staged implements StagedFile {
   constructor(
     private readonly writer: StagedWriter,
     private readonly storePath: string,
-    private readonly finish: { install(): Promise<{ replaced?: string }>; discard(): Promise<void> },
+    private readonly finish: {
+      install(): Promise<{ replaced?: string }>;
+      discard(): Promise<void>;
+      background<T>(task: () => Promise<T>): Promise<{ done: Promise<T> }>;
+    },
   ) {}
 
   write(chunk: Uint8Array): Promise<void> {
@@ -472,6 +529,36 @@ class Staged implements StagedFile {
   async commit(): Promise<Committed> {
     if (this.state !== 'open') throw new Error(`${this.storePath}: commit after commit or abort.`);
     this.state = 'committing';
+    return this.complete();
+  }
+
+  async commitLater(options: { signal?: AbortSignal } = {}): Promise<{ committed: Promise<Committed> }> {
+    if (this.state !== 'open') throw new Error(`${this.storePath}: commit after commit or abort.`);
+    this.state = 'committing';
+    try {
+      // Every byte into the temp file now: a waiting commit holds a descriptor, not the bytes.
+      await this.pending;
+      await this.writer.drain?.();
+    } catch (error) {
+      await this.drop().catch(() => {});
+      throw error;
+    }
+    const { signal } = options;
+    return {
+      committed: (
+        await this.finish.background(async () => {
+          if (signal?.aborted) {
+            await this.drop().catch(() => {});
+            throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+          }
+          return this.complete();
+        })
+      ).done,
+    };
+  }
+
+  /** Closes (fsync) and installs the temp file; on failure it is removed. */
+  private async complete(): Promise<Committed> {
     try {
       await this.pending;
       const closed = await this.closeWriter();

@@ -21,11 +21,13 @@ export interface StoreDriver {
   /**
    * Optional fast path: a new file written with plain file-system calls (one open, gathered writes,
    * one fsync on close) instead of OpenDAL's writer and its thread pool. `write` may keep the chunk
-   * by reference until `close` or `cancel`; `close` makes the bytes durable; `cancel` closes
+   * by reference until `drain`, `close` or `cancel`; `close` makes the bytes durable; `cancel` closes
    * without writing the rest (the file is deleted next).
    */
   openWrite?(path: string): Promise<{
     write(chunk: Buffer): Promise<void>;
+    /** Writes what `write` kept by reference (no fsync); `close` still makes it durable. */
+    drain?(): Promise<void>;
     close(): Promise<{ mtimeMs: number }>;
     cancel?(): Promise<void>;
   }>;

@@ -7,6 +7,11 @@ const GATHER_BYTES = 1024 * 1024;
 export interface FdWriter {
   /** Queues `chunk` (kept by reference, not copied) and writes when enough has gathered. */
   write(chunk: Buffer): Promise<void>;
+  /**
+   * Writes every gathered chunk now (no fsync), so nothing is held by reference any more: a file
+   * waiting for its commit then costs a descriptor, not its bytes.
+   */
+  drain(): Promise<void>;
   /** Writes what is left, fsyncs, and closes; the file's mtime for the index. */
   close(): Promise<{ mtimeMs: number }>;
   /** Closes without writing what is left or fsyncing (the file is about to be deleted). */
@@ -43,6 +48,9 @@ export async function openFdWriter(file: string, mode = 0o644): Promise<FdWriter
       gathered.push(chunk);
       gatheredBytes += chunk.byteLength;
       if (gatheredBytes >= GATHER_BYTES) await flush();
+    },
+    async drain() {
+      if (gatheredBytes > 0) await flush();
     },
     async close() {
       closed = true;

@@ -67,9 +67,12 @@ export class FileIndex {
   }
 
   set(entry: IndexEntry): void {
-    const copy = { ...entry };
-    this.live.set(entry.path, copy);
-    this.pending.set(entry.path, copy);
+    // The path is often a slice of the feed message it came in (the ETag one of its header), which
+    // it would keep alive for as long as the entry lives (~180 B per file): the index keeps copies.
+    const copy = { ...entry, path: ownCopy(entry.path) };
+    if (entry.etag !== undefined) copy.etag = ownCopy(entry.etag);
+    this.live.set(copy.path, copy);
+    this.pending.set(copy.path, copy);
   }
 
   delete(path: string): boolean {
@@ -338,4 +341,13 @@ async function appendDurably(file: string, text: string): Promise<void> {
     await handle.close();
   }
   if (created) await fsyncDir(dirname(file));
+}
+
+/**
+ * A string that holds only its own characters. V8 represents a substring of 13 or more characters
+ * as a slice that keeps the whole parent string alive (for a path taken from an event, the event's
+ * whole text); encoding and decoding makes a flat copy.
+ */
+function ownCopy(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8');
 }

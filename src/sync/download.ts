@@ -36,29 +36,50 @@ interface Downloaded {
 
 export type DownloadResult = ({ kind: 'stored' } & Downloaded) | ({ kind: 'unchanged' } & Downloaded);
 
+/**
+ * A file whose bytes are received and verified (or found unchanged). `result` settles once they are
+ * durable at their final path: the commit (fsync + rename) runs in the store's background queue
+ * (`StagedFile.commitLater`), so the download slot can serve the next file meanwhile. A commit that
+ * fails rejects `result`; the caller records the file only after `result` resolves.
+ */
+export interface Received {
+  result: Promise<DownloadResult>;
+}
+
 /** The homeserver served bytes that do not match the hash it announced (ETag or content_hash). */
 export class IntegrityError extends Error {
   override readonly name = 'IntegrityError';
 }
 
-/**
- * Downloads one file into the store: streams the body to a staged temp file while hashing it with
- * BLAKE3, and commits only when the hash matches the ETag (or the event's content_hash). The copy
- * already in the backup is trusted only when the index vouches for it (same size and mtime as when
- * written); otherwise its own BLAKE3 decides, so identical bytes are never downloaded again or kept
- * as a "previous version", and bytes damaged on this disk are replaced. Transient failures are
- * retried a few times here; what still fails is thrown for the retry queue.
- */
+/** `receiveFile`, waiting for the commit too. */
 export async function downloadFile(
   client: HomeserverClient,
   store: BackupStore,
   request: DownloadRequest,
   signal?: AbortSignal,
 ): Promise<DownloadResult> {
+  return (await receiveFile(client, store, request, signal)).result;
+}
+
+/**
+ * Downloads one file into the store: streams the body to a staged temp file while hashing it with
+ * BLAKE3, and commits only when the hash matches the ETag (or the event's content_hash). Returns
+ * once the bytes are verified in the temp file, with the commit queued (see `Received`). The copy
+ * already in the backup is trusted only when the index vouches for it (same size and mtime as when
+ * written); otherwise its own BLAKE3 decides, so identical bytes are never downloaded again or kept
+ * as a "previous version", and bytes damaged on this disk are replaced. Transient failures are
+ * retried a few times here; what still fails is thrown for the retry queue.
+ */
+export async function receiveFile(
+  client: HomeserverClient,
+  store: BackupStore,
+  request: DownloadRequest,
+  signal?: AbortSignal,
+): Promise<Received> {
   const held = await heldCopy(store, request);
   // Replaying an event for content we already hold costs no download.
   if (held && !held.damaged && request.contentHash === held.entry.blake3) {
-    return { kind: 'unchanged', ...unchanged(held.entry) };
+    return settled({ kind: 'unchanged', ...unchanged(held.entry) });
   }
   for (let attempt = 1; ; attempt++) {
     try {
@@ -107,6 +128,10 @@ async function heldCopy(store: BackupStore, request: DownloadRequest): Promise<H
   return { entry, damaged: known !== undefined };
 }
 
+function settled(result: DownloadResult): Received {
+  return { result: Promise.resolve(result) };
+}
+
 function unchanged(entry: IndexEntry): Downloaded {
   return {
     size: entry.size,
@@ -134,7 +159,7 @@ async function downloadOnce(
   request: DownloadRequest,
   held: Held | undefined,
   signal?: AbortSignal,
-): Promise<DownloadResult> {
+): Promise<Received> {
   // Only intact bytes may be revalidated with a conditional GET; damaged ones are fetched whole.
   const known = held && !held.damaged ? held.entry : undefined;
   const get = (keepEscapes: boolean) =>
@@ -151,7 +176,7 @@ async function downloadOnce(
     throw error;
   });
   if (response.status === 304 && known) {
-    return { kind: 'unchanged', ...unchanged(known), ...(response.etag && { etag: response.etag }) };
+    return settled({ kind: 'unchanged', ...unchanged(known), ...(response.etag && { etag: response.etag }) });
   }
   // Both are canonical base64 (hex from older homeservers is converted): compare like for like.
   const expected = response.contentHash ?? request.contentHash;
@@ -174,21 +199,31 @@ async function downloadOnce(
     if (held && held.entry.blake3 === blake3) {
       // The same bytes as the copy in the backup: nothing to write, no version to keep.
       await staged.abort();
-      return { kind: 'unchanged', ...unchanged(held.entry), ...(response.etag && { etag: response.etag }) };
+      return settled({
+        kind: 'unchanged',
+        ...unchanged(held.entry),
+        ...(response.etag && { etag: response.etag }),
+      });
     }
-    const committed = await staged.commit();
-    return {
-      kind: 'stored',
-      size,
-      blake3,
-      ...(response.etag !== undefined && { etag: response.etag }),
-      ...(committed.mtimeMs !== undefined && { mtimeMs: committed.mtimeMs }),
-      ...(held?.damaged && { repaired: true }),
-      ...(committed.replaced &&
-        held && {
-          replaced: { storePath: committed.replaced, size: held.entry.size, blake3: held.entry.blake3 },
-        }),
-    };
+    // The slot is free once the bytes are in the temp file; fsync + rename follow in the background.
+    const { committed } = await staged.commitLater({ signal });
+    const result = committed.then(
+      (done): DownloadResult => ({
+        kind: 'stored',
+        size,
+        blake3,
+        ...(response.etag !== undefined && { etag: response.etag }),
+        ...(done.mtimeMs !== undefined && { mtimeMs: done.mtimeMs }),
+        ...(held?.damaged && { repaired: true }),
+        ...(done.replaced &&
+          held && {
+            replaced: { storePath: done.replaced, size: held.entry.size, blake3: held.entry.blake3 },
+          }),
+      }),
+    );
+    // Awaited by the caller once this returns; never an unhandled rejection before that.
+    result.catch(() => {});
+    return { result };
   } catch (error) {
     await staged.abort();
     throw error;

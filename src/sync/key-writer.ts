@@ -18,7 +18,7 @@ import {
 import { pruneVersions, restoreVersion } from '../versions/index.js';
 import { type PlannedChange, planBatch } from './batch.js';
 import { isMassDelete } from './delete-guard.js';
-import { downloadFile, IntegrityError } from './download.js';
+import { IntegrityError, receiveFile } from './download.js';
 import { pausedReason } from './pause.js';
 import { isUnreachable, nextAttemptDelayMs } from './retry-policy.js';
 import type { SyncReport } from './status.js';
@@ -215,10 +215,7 @@ export class KeyWriter {
       changes.map(async (change) => {
         if (change.type === 'DEL') await this.applyDelete(change, report);
         // The index records the cursor of the event that brought this version (see `dropNoOpReplays`).
-        else
-          await this.ctx
-            .downloads()
-            .add(() => this.applyPut(change, change.cursor ?? cursor, report, signal));
+        else await this.applyPut(change, change.cursor ?? cursor, report, signal);
         afterChange();
       }),
     );
@@ -266,29 +263,42 @@ export class KeyWriter {
     );
   }
 
+  /**
+   * Downloads one file in a download slot, which is free again once the bytes are verified in their
+   * temp file; the commit (fsync + rename) finishes in the store's background queue, and only then
+   * is the file recorded (index, versions journal, retry queue). A failed commit is the file's
+   * failure like a failed download (retry queue), or the batch's (`BatchAborted`, disk full).
+   * Resolves to false when the file's failure was queued for retry.
+   */
   private async applyPut(
     change: PlannedChange,
     cursor: string,
     report: SyncReport,
     signal?: AbortSignal,
     verifyLocal = false,
-  ) {
-    if (this.aborted) throw this.aborted;
+  ): Promise<boolean> {
     const { index } = this.ctx;
     try {
-      const result = await downloadFile(
-        this.ctx.client(),
-        this.ctx.store,
-        {
-          user: this.ctx.pubky,
-          path: change.path,
-          storePath: change.storePath,
-          contentHash: change.contentHash,
-          known: index.get(change.path),
-          verifyLocal,
+      const received = await this.ctx.downloads().add(
+        () => {
+          if (this.aborted) throw this.aborted;
+          return receiveFile(
+            this.ctx.client(),
+            this.ctx.store,
+            {
+              user: this.ctx.pubky,
+              path: change.path,
+              storePath: change.storePath,
+              contentHash: change.contentHash,
+              known: index.get(change.path),
+              verifyLocal,
+            },
+            signal,
+          );
         },
-        signal,
+        { throwOnTimeout: true },
       );
+      const result = await received.result;
       index.set({
         path: change.path,
         size: result.size,
@@ -312,14 +322,16 @@ export class KeyWriter {
         );
       }
       this.ctx.retry.remove(change.path);
+      return true;
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (signal?.aborted || error === this.aborted) throw error;
       const systemic = systemicFailure(error, this.ctx.client().baseUrl, this.ctx.layout.keyDir);
       if (systemic) {
         this.aborted ??= systemic;
         throw this.aborted;
       }
       await this.recordFailure(change.path, error, change.contentHash, report);
+      return false;
     }
   }
 
@@ -365,34 +377,28 @@ export class KeyWriter {
     await this.ctx.log(type, `${path}: ${message}`, { attempts });
   }
 
+  /** `applyPut` takes a download slot itself (only for the download, not the commit). */
   private async retryItem(item: RetryItem, report: SyncReport, signal?: AbortSignal) {
-    await this.ctx.downloads().add(async () => {
-      const change = this.planPut(item.path);
-      if (!change) return this.ctx.retry.remove(item.path);
-      const failedBefore = report.failed;
-      await this.applyPut({ ...change, contentHash: undefined }, this.cursor, report, signal);
-      if (report.failed === failedBefore) {
-        await this.ctx.log(
-          'retry-succeeded',
-          `${item.path} downloaded after ${item.attempts} failed attempts`,
-        );
-      }
-    });
+    const change = this.planPut(item.path);
+    if (!change) return this.ctx.retry.remove(item.path);
+    if (await this.applyPut({ ...change, contentHash: undefined }, this.cursor, report, signal)) {
+      await this.ctx.log('retry-succeeded', `${item.path} downloaded after ${item.attempts} failed attempts`);
+    }
   }
 
   private async repairOne(path: string, report: SyncReport, signal?: AbortSignal) {
+    const change = this.planPut(path);
+    if (!change) return;
+    const { index, retry, store } = this.ctx;
+    const stored = await this.applyPut(
+      { ...change, contentHash: undefined },
+      index.get(path)?.cursor ?? this.cursor,
+      report,
+      signal,
+    );
+    if (stored || !retry.get(path)?.missing) return;
+    // Moving the copy to versions/ reads it whole (its BLAKE3): bounded by the download slots.
     await this.ctx.downloads().add(async () => {
-      const change = this.planPut(path);
-      if (!change) return;
-      const { index, retry, store } = this.ctx;
-      const failedBefore = report.failed;
-      await this.applyPut(
-        { ...change, contentHash: undefined },
-        index.get(path)?.cursor ?? this.cursor,
-        report,
-        signal,
-      );
-      if (report.failed === failedBefore || !retry.get(path)?.missing) return;
       report.failed--;
       retry.remove(path);
       index.delete(path);

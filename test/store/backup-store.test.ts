@@ -314,6 +314,167 @@ describe('BackupStore crash safety', () => {
   });
 });
 
+/** A promise opened from outside. */
+function gate() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** Lets pending callbacks and I/O completions run (no timers involved). */
+const turns = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** The fs driver whose writers wait for `hold` before their close (fsync): commits stay pending. */
+function holdingDriver(hold: Promise<void>, syncedDirs: string[] = []): StoreDriver {
+  const real = fsDriver(keyDir);
+  const openWrite = real.openWrite as NonNullable<StoreDriver['openWrite']>;
+  return {
+    ...real,
+    syncDir: async (p) => {
+      syncedDirs.push(p);
+      await real.syncDir(p);
+    },
+    openWrite: async (path) => {
+      const writer = await openWrite(path);
+      return {
+        write: (chunk) => writer.write(chunk),
+        drain: () => writer.drain?.() ?? Promise.resolve(),
+        cancel: () => writer.cancel?.() ?? Promise.resolve(),
+        close: async () => {
+          await hold;
+          return writer.close();
+        },
+      };
+    },
+  };
+}
+
+describe('BackupStore commitLater (deferred commits)', () => {
+  it('returns with the bytes in the temp file; flush waits for the pending commit and syncs its folder', async () => {
+    const held = gate();
+    const syncedDirs: string[] = [];
+    const store = new BackupStore(holdingDriver(held.promise, syncedDirs));
+    const staged = await store.stage('data/pub/a/f');
+    await staged.write(Buffer.from('hello'));
+    const { committed } = await staged.commitLater();
+    // The slot is free: every byte is already written to the temp file (not held in memory).
+    const [temp] = tmpFiles();
+    expect(readFileSync(join(keyDir, 'tmp', temp as string), 'utf8')).toBe('hello');
+    expect(store.pendingCommits).toBe(1);
+
+    let flushed = false;
+    const flushing = store.flush().then(() => {
+      flushed = true;
+    });
+    await turns();
+    expect(flushed).toBe(false);
+    expect(syncedDirs).toEqual([]);
+    expect(existsSync(join(keyDir, 'data/pub/a/f'))).toBe(false);
+
+    held.open();
+    await flushing;
+    expect(await committed).toEqual({ mtimeMs: expect.any(Number) });
+    expect(readFileSync(join(keyDir, 'data/pub/a/f'), 'utf8')).toBe('hello');
+    expect(syncedDirs).toContain('data/pub/a');
+    expect(tmpFiles()).toEqual([]);
+    expect(store.pendingCommits).toBe(0);
+  });
+
+  it('stores share one bounded commit queue, and each flush waits only for its own commits', async () => {
+    const held = gate();
+    const blocked = new BackupStore(holdingDriver(held.promise));
+    const other = open();
+    const slow = await blocked.stage('data/pub/slow');
+    await slow.write(Buffer.from('slow'));
+    const pending = await slow.commitLater();
+    const quick = await other.stage('data/pub/quick');
+    await quick.write(Buffer.from('quick'));
+    const done = await quick.commitLater();
+    await other.flush(); // does not wait for the other store's commit
+    await done.committed;
+    expect(readFileSync(join(keyDir, 'data/pub/quick'), 'utf8')).toBe('quick');
+    expect(blocked.pendingCommits).toBe(1);
+    held.open();
+    await blocked.flush();
+    await pending.committed;
+    expect(blocked.pendingCommits).toBe(0);
+  });
+
+  it('a commit that fails in the background rejects `committed`, keeps the old file, leaves no temp file', async () => {
+    const real = fsDriver(keyDir);
+    const driver: StoreDriver = {
+      ...real,
+      move: async (from, to) => {
+        if (to === 'data/pub/x') throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+        await real.move?.(from, to);
+      },
+    };
+    await put(open(), 'data/pub/x', 'old');
+    const store = new BackupStore(driver, { now: () => clock.now });
+    const staged = await store.stage('data/pub/x');
+    await staged.write(Buffer.from('new'));
+    const { committed } = await staged.commitLater();
+    await expect(committed).rejects.toThrow('EIO');
+    await store.flush();
+    expect(readFileSync(join(keyDir, 'data/pub/x'), 'utf8')).toBe('old');
+    expect(tmpFiles()).toEqual([]);
+    await staged.abort(); // harmless after a failed commit
+  });
+
+  it('a commit not yet started when the signal aborts drops its temp file and rejects', async () => {
+    const held = gate();
+    const store = new BackupStore(holdingDriver(held.promise), { commitConcurrency: 1, commitLimit: 2 });
+    const first = await store.stage('data/pub/first');
+    await first.write(Buffer.from('1'));
+    const running = await first.commitLater();
+    const controller = new AbortController();
+    const second = await store.stage('data/pub/second');
+    await second.write(Buffer.from('2'));
+    const waiting = await second.commitLater({ signal: controller.signal });
+    controller.abort(new Error('stopped'));
+    held.open();
+    await running.committed;
+    await expect(waiting.committed).rejects.toThrow('stopped');
+    expect(existsSync(join(keyDir, 'data/pub/second'))).toBe(false);
+    expect(readFileSync(join(keyDir, 'data/pub/first'), 'utf8')).toBe('1');
+    expect(tmpFiles()).toEqual([]);
+  });
+
+  it('admits a bounded number of commits: the next caller waits until one finishes', async () => {
+    const held = gate();
+    const store = new BackupStore(holdingDriver(held.promise), { commitConcurrency: 1, commitLimit: 2 });
+    const commits: Array<Promise<unknown>> = [];
+    for (const name of ['a', 'b']) {
+      const staged = await store.stage(`data/pub/${name}`);
+      await staged.write(Buffer.from(name));
+      commits.push((await staged.commitLater()).committed);
+    }
+    const third = await store.stage('data/pub/c');
+    await third.write(Buffer.from('c'));
+    let admitted = false;
+    const admission = third.commitLater().then((r) => {
+      admitted = true;
+      return r;
+    });
+    await turns();
+    expect(admitted).toBe(false);
+    expect(store.pendingCommits).toBe(2);
+    held.open();
+    commits.push((await admission).committed);
+    await Promise.all(commits);
+    await store.flush();
+    expect(await store.listData()).toEqual([
+      { storePath: 'data/pub/a', size: 1 },
+      { storePath: 'data/pub/b', size: 1 },
+      { storePath: 'data/pub/c', size: 1 },
+    ]);
+  });
+});
+
 describe('BackupStore remove, stat, list', () => {
   it('remove moves the file to versions/ and never deletes', async () => {
     const store = open();
