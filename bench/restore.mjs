@@ -11,18 +11,18 @@
 //
 // Everything runs on 127.0.0.1 in child processes: the testnet (bench/testnet-server.mjs, folder
 // storage), our CLI (under /usr/bin/time -v for its peak RSS when that exists), and curl.
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { signAuthToken } from '../dist/homeserver/auth-token.js';
 import { Keypair } from '../dist/identity/index.js';
 import { FileIndex, KeyLayout, storePathOf, writeKeyConfig } from '../dist/store/index.js';
 import { blake3, bodyOf, cpuSeconds, curlQuote, encodePath, flushDisks, planFiles } from './lib/data-set.mjs';
+import { startTestnetServer } from './lib/testnet.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
@@ -89,19 +89,7 @@ function log(text) {
   process.stderr.write(`${text}\n`);
 }
 
-async function startServer(dataDir) {
-  const child = track(
-    fork(join(HERE, 'testnet-server.mjs'), [dataDir], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }),
-  );
-  const lines = createInterface({ input: child.stdout });
-  const first = await new Promise((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`testnet server exited (${code}) before it was ready`)));
-  });
-  lines.close();
-  child.stdout.resume();
-  return { child, ...JSON.parse(first) };
-}
+const startServer = (dataDir) => startTestnetServer(dataDir, track);
 
 /** Runs a command to its end: wall time, exit code, stdout, and /usr/bin/time's CPU and peak RSS. */
 async function timed(command, args, { timeFile, stdout = 'ignore' } = {}) {

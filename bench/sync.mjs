@@ -17,7 +17,6 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import os from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { signAuthToken } from '../dist/homeserver/auth-token.js';
 import { HomeserverClient } from '../dist/homeserver/index.js';
@@ -153,19 +152,7 @@ function nextMessage(child, type, timeoutMs = 3_600_000) {
   });
 }
 
-async function startServer(dataDir) {
-  const child = track(
-    fork(join(HERE, 'testnet-server.mjs'), [dataDir], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] }),
-  );
-  const lines = createInterface({ input: child.stdout });
-  const first = await new Promise((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`testnet server exited (${code}) before it was ready`)));
-  });
-  lines.close();
-  child.stdout.resume();
-  return { child, ...JSON.parse(first) };
-}
+const startServer = (dataDir) => startTestnetServer(dataDir, track);
 
 /** Our sync child; under `/usr/bin/time -v` when that exists (a second opinion on peak RSS). */
 function startSyncChild(backupDir, z32, options, timeFile) {

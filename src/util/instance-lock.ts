@@ -21,6 +21,9 @@ export class AlreadyRunningError extends BackupError {
   }
 }
 
+/** 100 ms tries: past `dir-lock`'s 5 s after which an ownerless lock is stale. */
+const OWNERLESS_WAIT_TRIES = 60;
+
 export interface InstanceLock {
   release(): Promise<void>;
 }
@@ -34,8 +37,10 @@ export async function acquireInstanceLock(dataDir: string, command: string): Pro
   const path = join(dataDir, 'instance.lock');
   await mkdir(dataDir, { recursive: true });
   let attempt = await tryLock(path, command);
-  // A holder that has just created the lock may not have written its name yet: wait for it a moment.
-  for (let tries = 0; !attempt.lock && !attempt.owner && tries < 10; tries++) {
+  // A lock without an owner is either one being created this instant (its owner appears within
+  // milliseconds) or the leftover of a process killed between mkdir and the owner write, which
+  // `tryLock` takes over once it is 5 s old: wait for either rather than refusing "another process".
+  for (let tries = 0; !attempt.lock && !attempt.owner && tries < OWNERLESS_WAIT_TRIES; tries++) {
     await sleep(100);
     attempt = await tryLock(path, command);
   }

@@ -190,7 +190,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     });
     await exit.getByLabel('Passphrase').fill('dashboard passphrase');
     await exit.getByRole('button', { name: 'Migrate', exact: true }).click();
-    await expect.poll(() => exit.getByRole('heading', { name: 'Done' }).count(), { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => exit.getByRole('heading', { name: 'Done', exact: true }).count(), { timeout: 60_000 }).toBe(1);
     expect(await exit.textContent()).toContain('Verify on the target: identical');
     // The key follows the new homeserver now.
     await expect
