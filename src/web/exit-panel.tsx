@@ -210,7 +210,7 @@ export function ExitPanel(props: { pubky: string; homeserver: string | null; onC
           {failure}
         </p>
       )}
-      {plan && <ResultView title="Plan (nothing done yet)" result={plan} />}
+      {plan && !result && <ResultView title="Plan (nothing done yet)" result={plan} />}
       {running === 'run' && (
         <div role="status" aria-live="polite">
           {steps.map((s) => (
