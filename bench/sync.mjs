@@ -32,6 +32,7 @@ import {
   planFiles,
   prng,
 } from './lib/data-set.mjs';
+import { startTestnetServer } from './lib/testnet.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(HERE);
