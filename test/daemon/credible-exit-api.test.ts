@@ -62,7 +62,11 @@ describe('credible exit through the daemon', { timeout: 120_000 }, () => {
       const cli = (...args: string[]) => runCli(['--data-dir', dataDir, ...pkdns(), ...args]);
       expect((await cli('add', user.z32, '--homeserver', a.url)).code).toBe(0);
       const mirror = join(dataDir, 'keys', user.z32, 'data/pub/app');
-      await waitFor('the first backup', () => existsSync(join(mirror, 'three.txt')));
+      // Backed up when the index records all three (each file lands on disk a moment before).
+      await waitFor('the first backup', async () => {
+        const { key } = await client.request<{ key: { files: number } }>('GET', `/keys/${user.z32}`);
+        return key.files === 3;
+      });
 
       // Verify through the API: identical, report kept, VerifyFinished published.
       const { report } = await client.request<{ report: Record<string, unknown> }>(
