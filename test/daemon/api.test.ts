@@ -4,38 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DaemonInfo } from '../../src/daemon/index.js';
-import { runDaemon } from '../../src/daemon/index.js';
 import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
+import { runDaemonHere } from '../helpers/daemon.js';
 import { put, signup, type TestUser } from '../helpers/homeserver.js';
 
 let testnet: Testnet;
 let user: TestUser;
 let info: DaemonInfo & { url: string };
 let dataDir: string;
-const stop = new AbortController();
-let daemon: Promise<void>;
+let daemon: Awaited<ReturnType<typeof runDaemonHere>>;
 
 beforeAll(async () => {
   testnet = await startTestnet({ relayPort: 0, homeserverPort: 0 });
   user = await signup(testnet.homeserver);
   await put(testnet.homeserver, user, '/pub/app/a.txt', 'A');
   dataDir = await mkdtemp(join(tmpdir(), 'pubky-daemon-api-'));
-  info = await new Promise((resolve, reject) => {
-    daemon = runDaemon({
-      dataDir,
-      pkdns: { relay: [testnet.relay.url], dht: false },
-      tool: 'pubky-backup test',
-      version: 'test',
-      port: 0,
-      signal: stop.signal,
-      onReady: resolve,
-    });
-    daemon.catch(reject);
-  });
+  daemon = await runDaemonHere(dataDir, testnet.relay.url);
+  info = daemon.info;
 });
 afterAll(async () => {
-  stop.abort();
-  await daemon;
+  await daemon.stop();
   await testnet.close();
 });
 

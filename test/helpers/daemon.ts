@@ -1,4 +1,5 @@
 import { DaemonClient } from '../../src/daemon/client.js';
+import { type DaemonInfo, runDaemon } from '../../src/daemon/index.js';
 import { startCli } from '../reliability/harness.js';
 
 /**
@@ -20,4 +21,33 @@ export async function startDaemonProcess(dataDir: string, flags: string[]) {
   const client = await DaemonClient.connect(dataDir);
   if (!client) throw new Error(`daemon ${ready.pid} is ready but wrote no daemon.json`);
   return { child, ready, client };
+}
+
+/**
+ * Runs the daemon in this process on `dataDir` (port 0, PKDNS through `relay` only) and waits
+ * until it listens; `stop()` ends it and waits for it, `done` settles when it has ended.
+ */
+export async function runDaemonHere(dataDir: string, relay: string) {
+  const stop = new AbortController();
+  let done: Promise<void> = Promise.resolve();
+  const info = await new Promise<DaemonInfo & { url: string }>((resolve, reject) => {
+    done = runDaemon({
+      dataDir,
+      pkdns: { relay: [relay], dht: false },
+      tool: 'pubky-backup test',
+      version: 'test',
+      port: 0,
+      signal: stop.signal,
+      onReady: resolve,
+    });
+    done.catch(reject);
+  });
+  return {
+    info,
+    done,
+    stop: async () => {
+      stop.abort();
+      await done;
+    },
+  };
 }

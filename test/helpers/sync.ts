@@ -8,8 +8,14 @@ import { SyncManager } from '../../src/sync/index.js';
 import type { Homeserver } from '../../src/testnet/homeserver/index.js';
 import { put, signup, type TestUser, tenantFetch } from './homeserver.js';
 
-/** A backup folder with `users` added, pinned to their homeservers (no PKDNS needed). */
-export async function backupOf(entries: Array<{ hs: Homeserver; user: TestUser }>, dataDir?: string) {
+/**
+ * A backup folder with `users` added, pinned to their homeservers (no PKDNS needed): a testnet
+ * homeserver, or anything with a `url` (a fake one).
+ */
+export async function backupOf(
+  entries: Array<{ hs: Pick<Homeserver, 'url'>; user: Pick<TestUser, 'z32'> }>,
+  dataDir?: string,
+) {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'pubky-backup-sync-')));
   for (const { hs, user } of entries) {
     const layout = new KeyLayout(dir, user.z32);

@@ -1,30 +1,18 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/index.js';
-import { KeyLayout, readActivity, readCursor, writeKeyConfig } from '../../src/store/index.js';
+import { KeyLayout, readActivity, readCursor } from '../../src/store/index.js';
 import type { SyncReport } from '../../src/sync/index.js';
 import { type FakeResponse, NO_STREAM, sse, startFakeHomeserver } from '../helpers/fake-homeserver.js';
 import { blake3Base64 } from '../helpers/homeserver.js';
-import { localFile, openManager } from '../helpers/sync.js';
+import { backupOf, localFile, openManager } from '../helpers/sync.js';
 
 const user = Keypair.fromSecret(new Uint8Array(32).fill(3)).publicKey.z32;
 const uri = (path: string) => `pubky://${user}${path}`;
 const hex = async (body: string) => Buffer.from(await blake3Base64(body), 'base64').toString('hex');
 
 /** A backup folder with `user` pinned to `url`. */
-async function backupAt(url: string): Promise<string> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'pubky-backup-gen-'));
-  const layout = new KeyLayout(dataDir, user);
-  await mkdir(layout.stateDir, { recursive: true });
-  await writeKeyConfig(layout.keyConfigFile, {
-    pubky: user,
-    addedAt: new Date().toISOString(),
-    homeserverUrl: url,
-  });
-  return dataDir;
-}
+const backupAt = (url: string) => backupOf([{ hs: { url }, user: { z32: user } }]);
 
 async function syncOnce(dataDir: string): Promise<SyncReport> {
   const manager = await openManager(dataDir, [user]);

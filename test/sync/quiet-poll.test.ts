@@ -1,12 +1,10 @@
-import { mkdir, mkdtemp, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { Keypair } from '../../src/identity/index.js';
-import { KeyLayout, writeKeyConfig } from '../../src/store/index.js';
+import { KeyLayout } from '../../src/store/index.js';
 import { sse, startFakeHomeserver } from '../helpers/fake-homeserver.js';
 import { blake3Base64 } from '../helpers/homeserver.js';
-import { openManager } from '../helpers/sync.js';
+import { backupOf, openManager } from '../helpers/sync.js';
 
 const user = Keypair.fromSecret(new Uint8Array(32).fill(5)).publicKey.z32;
 const uri = (path: string) => `pubky://${user}${path}`;
@@ -25,14 +23,8 @@ describe('a quiet poll', () => {
       if (url.pathname === '/events/') return { body: reset ? '' : `PUT ${uri('/pub/a.txt')}\ncursor: 1` };
       return { headers: { etag: `"${hash}"`, 'content-length': '5' }, body: 'hello' };
     });
-    const dataDir = await mkdtemp(join(tmpdir(), 'pubky-backup-quiet-'));
+    const dataDir = await backupOf([{ hs: fake, user: { z32: user } }]);
     const layout = new KeyLayout(dataDir, user);
-    await mkdir(layout.stateDir, { recursive: true });
-    await writeKeyConfig(layout.keyConfigFile, {
-      pubky: user,
-      addedAt: new Date().toISOString(),
-      homeserverUrl: fake.url,
-    });
     const manager = await openManager(dataDir, [user]);
     const [first] = await manager.syncOnce();
     expect(first).toMatchObject({ stored: 1, cursor: '1' });

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BackupEvent } from '../../src/app/index.js';
 import { DaemonClient } from '../../src/daemon/client.js';
-import { type DaemonInfo, runDaemon } from '../../src/daemon/index.js';
 import { startTestnet, type Testnet } from '../../src/testnet/testnet.js';
 import type { TrayHost } from '../../src/tray/host.js';
 import type { TrayAction, TrayMenu } from '../../src/tray/menu.js';
 import type { Notification } from '../../src/tray/notifier.js';
 import { TrayApp, type TrayEnd } from '../../src/tray/tray-app.js';
+import { runDaemonHere } from '../helpers/daemon.js';
 import { put, signup, type TestUser } from '../helpers/homeserver.js';
 
 /** The tray's icon and menu without a desktop: records what it is shown, clicks like a person. */
@@ -77,31 +77,10 @@ afterAll(() => testnet.close());
 
 const bobsHomeserver = () => testnet.homeservers[1] as Testnet['homeserver'];
 
-/** A daemon in this process on the test data folder; `stop` ends it. */
+/** A daemon in this process on the test data folder, with its client; `stop` ends it. */
 async function startDaemon() {
-  const stop = new AbortController();
-  let done: Promise<void> = Promise.resolve();
-  const info = await new Promise<DaemonInfo>((resolve, reject) => {
-    done = runDaemon({
-      dataDir,
-      pkdns: { relay: [testnet.relay.url], dht: false },
-      tool: 'pubky-backup test',
-      version: 'test',
-      port: 0,
-      signal: stop.signal,
-      onReady: resolve,
-    });
-    done.catch(reject);
-  });
-  return {
-    info,
-    client: new DaemonClient(info),
-    done,
-    stop: async () => {
-      stop.abort();
-      await done;
-    },
-  };
+  const daemon = await runDaemonHere(dataDir, testnet.relay.url);
+  return { ...daemon, client: new DaemonClient(daemon.info) };
 }
 
 /** Collects the daemon's events from now on. */
