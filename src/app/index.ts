@@ -1,3 +1,4 @@
+export { formatBytes } from '../util/format-bytes.js';
 export { type AddedKey, addKey } from './add-key.js';
 export {
   type ExitContext,
@@ -8,7 +9,7 @@ export {
   verifyKey,
 } from './credible-exit.js';
 export { type BackupEvent, BackupEventSchema, EVENT_TYPES, EventLog, type EventType } from './event-log.js';
-export { formatBytes, type KeySummary, summarizeKey } from './key-summary.js';
+export { type KeySummary, summarizeKey } from './key-summary.js';
 export { activeKeys, requireAddedKey, selectKeys } from './keys.js';
 export {
   chooseRelays,

@@ -1,3 +1,4 @@
+import { EVENT_TYPES } from '../app/event-types.js';
 /** The dashboard talks only to the daemon's control API, with its session cookie (same origin). */
 
 export interface ApiError {
@@ -52,25 +53,7 @@ export interface BackupEvent {
 export function followEvents(since: number, onEvent: (event: BackupEvent) => void): () => void {
   const source = new EventSource(`/api/v1/events?since=${since}`);
   const handler = (message: MessageEvent) => onEvent(JSON.parse(message.data) as BackupEvent);
-  const types = [
-    'Started',
-    'Stopping',
-    'KeyAdded',
-    'KeyRemoved',
-    'StateChanged',
-    'SyncProgress',
-    'SyncFinished',
-    'SyncFailed',
-    'SnapshotCreated',
-    'CheckFinished',
-    'ConfigChanged',
-    'VerifyFinished',
-    'RestoreProgress',
-    'MigrateStep',
-    'MoveProgress',
-    'BackupMoved',
-  ];
-  for (const type of types) source.addEventListener(type, handler as EventListener);
+  for (const type of EVENT_TYPES) source.addEventListener(type, handler as EventListener);
   return () => source.close();
 }
 

@@ -1,3 +1,6 @@
+import { formatBytes } from '../util/format-bytes.js';
+
+export { formatBytes };
 /** The shapes the dashboard reads from the API (see /api/v1/openapi.json). */
 
 export interface LiveStatus {
@@ -91,17 +94,6 @@ export function statusOf(key: KeySummary): {
     tone: failing ? 'warn' : 'ok',
     detail: failing ? `${failing} files failing; retried with backoff` : 'up to date',
   };
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
 export function formatTime(iso: string | null | undefined): string {
