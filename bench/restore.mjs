@@ -21,7 +21,16 @@ import { fileURLToPath } from 'node:url';
 import { signAuthToken } from '../dist/homeserver/auth-token.js';
 import { Keypair } from '../dist/identity/index.js';
 import { FileIndex, KeyLayout, storePathOf, writeKeyConfig } from '../dist/store/index.js';
-import { blake3, bodyOf, cpuSeconds, curlQuote, encodePath, flushDisks, planFiles } from './lib/data-set.mjs';
+import {
+  blake3,
+  bodyOf,
+  cpuSeconds,
+  curlQuote,
+  encodePath,
+  flushDisks,
+  planFiles,
+  readTimeUsage,
+} from './lib/data-set.mjs';
 import { startTestnetServer } from './lib/testnet.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -105,18 +114,7 @@ async function timed(command, args, { timeFile, stdout = 'ignore' } = {}) {
   const start = performance.now();
   const code = await new Promise((resolve) => child.once('exit', (c, s) => resolve(c ?? s)));
   const ms = performance.now() - start;
-  let cpuS;
-  let maxRssKB;
-  if (useTime) {
-    const [user, system, rss] = (await readFile(timeFile, 'utf8'))
-      .trim()
-      .split('\n')
-      .at(-1)
-      .split(' ')
-      .map(Number);
-    cpuS = user + system;
-    maxRssKB = rss;
-  }
+  const { cpuS, maxRssKB } = useTime ? await readTimeUsage(timeFile) : {};
   return { ms, code, stdout: out, cpuS, maxRssKB };
 }
 

@@ -31,6 +31,7 @@ import {
   flushDisks,
   planFiles,
   prng,
+  readTimeUsage,
 } from './lib/data-set.mjs';
 import { startTestnetServer } from './lib/testnet.mjs';
 
@@ -271,18 +272,7 @@ async function runCurl(server, user, files, outDir, configFile, concurrency, tim
   const ms = performance.now() - start;
   const serverCpuS = (await cpuSeconds(server.pid)) - serverCpu;
   if (code !== 0) throw new Error(`curl exited with ${code}`);
-  let cpuS;
-  let maxRssKB;
-  if (useTime) {
-    const [user, system, rss] = (await readFile(timeFile, 'utf8'))
-      .trim()
-      .split('\n')
-      .at(-1)
-      .split(' ')
-      .map(Number);
-    cpuS = user + system;
-    maxRssKB = rss;
-  }
+  const { cpuS, maxRssKB } = useTime ? await readTimeUsage(timeFile) : {};
   return { ms, serverCpuS, cpuS, maxRssKB };
 }
 

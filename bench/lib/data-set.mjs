@@ -89,3 +89,12 @@ export async function cpuSeconds(pid) {
     return undefined;
   }
 }
+
+/**
+ * What `/usr/bin/time -f '%U %S %M' -o <file>` wrote: user + system CPU seconds (`cpuS`) and peak
+ * RSS in kB (`maxRssKB`) of the command it ran.
+ */
+export async function readTimeUsage(file) {
+  const [user, system, rss] = (await readFile(file, 'utf8')).trim().split('\n').at(-1).split(' ').map(Number);
+  return { cpuS: user + system, maxRssKB: rss };
+}
