@@ -59,7 +59,12 @@ describe('restore and migrate on the command line', { timeout: 120_000 }, () => 
     const noPassphrase = await restore(['--recovery-file', recoveryFile]);
     expect(noPassphrase.code).toBe(2);
     expect(noPassphrase.stderr).toContain('PUBKY_BACKUP_PASSPHRASE');
-    for (const run of [wrong, mismatch, none, noPassphrase]) expect(run.stderr).not.toMatch(/\n\s+at /);
+    // A bad --from is told first, before any passphrase is asked for.
+    const badSource = await restore(['--json', '--from', 'snapshto', '--recovery-file', recoveryFile]);
+    expect(badSource.code).toBe(2);
+    expect(JSON.parse(badSource.stdout)).toMatchObject({ ok: false, error: { code: 'BAD_SOURCE' } });
+    for (const run of [wrong, mismatch, none, noPassphrase, badSource])
+      expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(B().state.users.has(keypair.publicKey.z32)).toBe(false);
   });
 

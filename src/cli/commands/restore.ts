@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatBytes, lazyResolver, restoreKey } from '../../app/index.js';
 import { loadConfig } from '../../config/index.js';
 import { parsePubky } from '../../identity/index.js';
-import type { RestoreSummary } from '../../restore/index.js';
+import { type RestoreSummary, sourceSpecOf } from '../../restore/index.js';
 import { KeyLayout } from '../../store/index.js';
 import type { CliContext } from '../context.js';
 import { INTERRUPTED_EXIT_CODE, interruptSignal } from '../interrupt.js';
@@ -30,6 +30,7 @@ export function registerRestore(program: Command, context: CliContext): void {
       const progress = output.json || flags.dryRun ? undefined : createRestoreProgress('restoring');
       let summary: RestoreSummary;
       try {
+        await sourceSpecOf(flags.from, flags.at); // a bad --from is told before the passphrase is asked
         const keypair = flags.dryRun ? undefined : await keypairFromFlags(layout.z32, flags);
         // Reads the backup and writes only its restore journal: runs here even beside a daemon.
         summary = await restoreKey(
