@@ -202,7 +202,11 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
   });
 
   it('settings: a changed sync interval is saved to config.json; a bad value is refused with the reason', async () => {
+    // A step that stalls fails within 30 s naming itself (this test once ran into the 60 s limit
+    // under CI load, with no sign of which step waited).
+    page.setDefaultTimeout(30_000);
     await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Settings', exact: true }).waitFor();
     await page.getByLabel('Sync interval').selectOption({ label: '5 minutes' });
     await expect
       .poll(async () => JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8')).syncIntervalSeconds)
